@@ -1,0 +1,1 @@
+//! Committed stencil tables, one module per target.

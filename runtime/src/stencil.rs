@@ -1,0 +1,67 @@
+//! The stencil table: what `generated` provides and the patcher consumes.
+
+use crate::hole::{Arch, Hole};
+
+/// One compiled uop (or the shim): code and data with their holes.
+#[derive(Clone, Copy, Debug)]
+pub struct Stencil {
+    pub code: &'static [u8],
+    pub code_holes: &'static [Hole],
+    /// Read-only data and GOT slots, placed after all code of a trace.
+    pub data: &'static [u8],
+    pub data_holes: &'static [Hole],
+    /// Required alignment of `data` (a power of two, at least 1).
+    pub data_align: u32,
+}
+
+/// Type of a stack value, as declared in the uop DSL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum ValueType {
+    I64,
+    F64,
+    Ptr,
+}
+
+/// What the VM needs to know about a uop to lay out a trace that uses it.
+#[derive(Clone, Copy, Debug)]
+pub struct UopInfo {
+    pub name: &'static str,
+    /// Stack inputs, bottom first.
+    pub inputs: &'static [ValueType],
+    /// Stack outputs, bottom first.
+    pub outputs: &'static [ValueType],
+    pub uses_oparg: bool,
+    pub uses_operand: bool,
+    pub uses_jump_target: bool,
+    pub uses_deopt: bool,
+    pub helpers: &'static [&'static str],
+}
+
+/// All stencils of one target.
+#[derive(Clone, Copy, Debug)]
+pub struct StencilTable {
+    /// Target triple, e.g. `aarch64-unknown-linux-gnu`.
+    pub target: &'static str,
+    pub arch: Arch,
+    /// Version of the LLVM that produced the stencils.
+    pub llvm_version: &'static str,
+    /// Alignment of each stencil's code in a trace.
+    pub code_align: u32,
+    /// The C-ABI entry stencil that enters a trace.
+    pub shim: Stencil,
+    /// Indexed by uop id.
+    pub uops: &'static [Stencil],
+    /// Indexed by uop id.
+    pub info: &'static [UopInfo],
+    /// External symbols referenced by `HoleValue::Symbol(i)`.
+    pub symbols: &'static [&'static str],
+}
+
+impl StencilTable {
+    /// The id of the uop with this name.
+    pub fn uop_id(&self, name: &str) -> Option<u16> {
+        self.info.iter().position(|u| u.name == name).map(|i| i as u16)
+    }
+}

@@ -1,0 +1,2 @@
+//! The uop definition language.
+pub mod ast;
