@@ -1,2 +1,105 @@
-//! The uop definition language.
+//! The uop definition language: the parser, checks and diagnostics for
+//! `.uop` files, and (in `defs/`) the uops of the reference VM.
+//!
+//! A `.uop` file defines micro-ops ("uops"). Each uop has a stack effect, the
+//! immediates and helpers it needs, and a body of C that the stencil
+//! generator compiles into a stencil. [`parse`] reads one file, [`load_dir`]
+//! a directory of them; both report every error they find, each pointing at
+//! `file:line:col`.
+//!
+//! ```text
+//! /// Adds two integers; deopts on signed overflow.
+//! uop add_i64(a, b -- r) uses deopt {
+//!     DEOPT_IF(__builtin_add_overflow(a, b, &r));
+//! }
+//! ```
+//!
+//! # `.uop` grammar
+//!
+//! ```text
+//! file         := item*
+//! item         := prelude | helper | uop
+//! prelude      := 'prelude' '{' C-TEXT '}'
+//! helper       := 'helper' IDENT '(' [type (',' type)*] ')' '->' type ';'
+//! uop          := DOC* 'uop' IDENT '(' stack-effect ')' clause* '{' C-TEXT '}'
+//! stack-effect := values '--' values
+//! values       := [value (',' value)*]
+//! value        := IDENT [':' type]
+//! type         := 'i64' | 'f64' | 'ptr'
+//! clause       := 'uses' IDENT (',' IDENT)*
+//!               | 'calls' IDENT (',' IDENT)*
+//! DOC          := '///' text to the end of the line
+//! IDENT        := [A-Za-z_][A-Za-z0-9_]*
+//! ```
+//!
+//! * **prelude**: C shared by every uop of the file (static inline
+//!   functions, macros). Several preludes are concatenated.
+//! * **helper**: a function the VM provides, called from bodies by name.
+//! * **stack effect**: inputs, then `--`, then outputs, each list bottom of
+//!   the stack first; either list may be empty, commas separate values. A
+//!   value's type defaults to `i64`. Inputs and outputs share one namespace
+//!   (`dup` is `(a -- a1, a2)`), and names may not be C keywords, start with
+//!   `_JIT`, or be a body macro or a stencil parameter (`frame`, `sp`).
+//! * **uses**: the immediates the body needs: `oparg` (`OPARG`), `operand`
+//!   (`OPERAND`, `OPERAND_F64`), `jump_target` (`JUMP`), `deopt` (`DEOPT`,
+//!   `DEOPT_IF`). Using one without declaring it, or declaring one the body
+//!   does not use, is an error.
+//! * **calls**: the helpers of the same file the body calls; the same rule
+//!   holds: every helper named in the body is listed, every listed helper is
+//!   named in the body.
+//! * **DOC**: `///` lines document the uop that follows them.
+//! * Comments: `//` to the end of the line and `/* ... */`, outside C text.
+//!
+//! C-TEXT is raw C with balanced braces; braces inside string and character
+//! literals and comments do not count. A uop's body is exactly the text
+//! between its outer braces. Identifiers in a body are found the same way,
+//! skipping literals, comments and numbers.
+//!
+//! # Errors
+//!
+//! After a syntax error the parser skips to the next `uop`, `helper`,
+//! `prelude` or doc comment, so one run reports every error of a file:
+//!
+//! ```text
+//! error: expected `,` between stack values, found `b`
+//!  --> int.uop:2:11
+//!   |
+//! 2 | uop add(a b -- r) {
+//!   |           ^
+//! ```
+
 pub mod ast;
+mod check;
+mod ctext;
+mod diagnostic;
+mod lexer;
+mod load;
+mod names;
+mod parser;
+mod source;
+
+use std::path::Path;
+
+pub use ast::{Helper, Immediate, Span, StackValue, Uop, UopFile, ValueType};
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use load::load_dir;
+
+/// Parses and checks one `.uop` file; `path` is only used in diagnostics
+/// and stored in the result.
+pub fn parse(path: &Path, src: &str) -> Result<UopFile, Diagnostics> {
+    let (file, mut errors) = parse_collecting(path, src);
+    if errors.is_empty() {
+        Ok(file)
+    } else {
+        errors.sort_by_key(Diagnostic::sort_key);
+        Err(Diagnostics::new(errors))
+    }
+}
+
+/// The best-effort AST of a file and all its errors, unsorted.
+fn parse_collecting(path: &Path, src: &str) -> (UopFile, Vec<Diagnostic>) {
+    let index = source::LineIndex::new(src);
+    let (parsed, mut errors) = parser::parse_file(path, src, &index);
+    errors.extend(check::check_file(path, &index, &parsed));
+    (parsed.file, errors)
+}
