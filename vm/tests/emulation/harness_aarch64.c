@@ -1,0 +1,168 @@
+/*
+ * Freestanding aarch64 Linux program that runs one patched trace under
+ * emulation. It reads a request from stdin, maps the trace's bytes at the
+ * address they were patched for, enters the shim, and writes the VM state
+ * back to stdout. No libc: raw system calls only, so it builds with clang
+ * and lld alone.
+ *
+ * Request (little-endian u64 words):
+ *   magic, code_base, code_len, state_base, n_locals, heap_len, stack_cap,
+ *   depth, locals[n_locals], heap[heap_len], stack[depth], code bytes.
+ * Reply: magic, status, result, depth, locals, heap, stack[depth].
+ *
+ * The state region (frame, locals, heap, stack) is mapped at state_base so
+ * that pointers into the heap have the same values as on the host.
+ */
+#include <stdint.h>
+
+#define REQUEST_MAGIC 0x51455255504f5453ull /* "STOPUREQ" */
+#define REPLY_MAGIC 0x594c504552504f54ull   /* "TOPREPLY" */
+
+typedef struct vm_frame {
+    int64_t *locals;
+    int64_t *heap;
+    int64_t heap_len;
+    int64_t *sp;
+    int64_t result;
+} vm_frame;
+
+static long sys6(long n, long a, long b, long c, long d, long e, long f) {
+    register long x8 __asm__("x8") = n;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    register long x4 __asm__("x4") = e;
+    register long x5 __asm__("x5") = f;
+    __asm__ volatile("svc 0"
+                     : "+r"(x0)
+                     : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+                     : "memory");
+    return x0;
+}
+
+#define SYS_READ 63
+#define SYS_WRITE 64
+#define SYS_EXIT_GROUP 94
+#define SYS_MMAP 222
+#define SYS_MPROTECT 226
+
+__attribute__((noreturn)) static void die(int code) {
+    sys6(SYS_EXIT_GROUP, code, 0, 0, 0, 0, 0);
+    __builtin_unreachable();
+}
+
+static void read_all(void *dst, uint64_t len) {
+    char *p = dst;
+    while (len > 0) {
+        long n = sys6(SYS_READ, 0, (long)p, (long)len, 0, 0, 0);
+        if (n <= 0)
+            die(10);
+        p += n;
+        len -= (uint64_t)n;
+    }
+}
+
+static void write_all(const void *src, uint64_t len) {
+    const char *p = src;
+    while (len > 0) {
+        long n = sys6(SYS_WRITE, 1, (long)p, (long)len, 0, 0, 0);
+        if (n <= 0)
+            die(11);
+        p += n;
+        len -= (uint64_t)n;
+    }
+}
+
+static uint64_t read_word(void) {
+    uint64_t w;
+    read_all(&w, 8);
+    return w;
+}
+
+static void write_word(uint64_t w) { write_all(&w, 8); }
+
+static char *map_fixed(uint64_t addr, uint64_t len) {
+    const long prot_rw = 3, map_private_anon_fixed_noreplace = 0x02 | 0x20 | 0x100000;
+    long p = sys6(SYS_MMAP, (long)addr, (long)len, prot_rw,
+                  map_private_anon_fixed_noreplace, -1, 0);
+    if (p != (long)addr)
+        die(12);
+    return (char *)p;
+}
+
+static uint64_t page_round(uint64_t n) { return (n + 0xffff) & ~(uint64_t)0xffff; }
+
+/* The helpers the VM provides, with the reference VM's semantics. */
+__attribute__((used, noinline)) int64_t vm_hash(int64_t a, int64_t b) {
+    uint64_t x = (uint64_t)a * 0x9E3779B97F4A7C15ull ^ (uint64_t)b;
+    x ^= x >> 29;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 32;
+    return (int64_t)x;
+}
+
+__attribute__((used, noinline)) double vm_sqrt(double a) {
+    double r;
+    __asm__("fsqrt %d0, %d1" : "=w"(r) : "w"(a));
+    return r;
+}
+
+/* Make freshly written code visible to instruction fetch. */
+static void flush_icache(char *start, uint64_t len) {
+    for (uint64_t off = 0; off < len; off += 4)
+        __asm__ volatile("dc cvau, %0" ::"r"(start + off) : "memory");
+    __asm__ volatile("dsb ish" ::: "memory");
+    for (uint64_t off = 0; off < len; off += 4)
+        __asm__ volatile("ic ivau, %0" ::"r"(start + off) : "memory");
+    __asm__ volatile("dsb ish\n\tisb" ::: "memory");
+}
+
+typedef int64_t (*shim_fn)(vm_frame *, int64_t *);
+
+__attribute__((noreturn)) void _start(void) {
+    if (read_word() != REQUEST_MAGIC)
+        die(13);
+    uint64_t code_base = read_word(), code_len = read_word();
+    uint64_t state_base = read_word(), n_locals = read_word();
+    uint64_t heap_len = read_word(), stack_cap = read_word(), depth = read_word();
+    if (depth > stack_cap)
+        die(14);
+
+    uint64_t cells = n_locals + heap_len + stack_cap;
+    char *state = map_fixed(state_base, page_round(sizeof(vm_frame) + 8 * cells + 64));
+    vm_frame *frame = (vm_frame *)state;
+    int64_t *locals = (int64_t *)(state + 64);
+    int64_t *heap = locals + n_locals;
+    int64_t *stack = heap + heap_len;
+    read_all(locals, 8 * n_locals);
+    read_all(heap, 8 * heap_len);
+    read_all(stack, 8 * depth);
+
+    char *code = map_fixed(code_base, page_round(code_len));
+    read_all(code, code_len);
+    const long prot_rx = 5;
+    if (sys6(SYS_MPROTECT, (long)code, (long)page_round(code_len), prot_rx, 0, 0, 0) != 0)
+        die(15);
+    flush_icache(code, code_len);
+
+    frame->locals = locals;
+    frame->heap = heap;
+    frame->heap_len = (int64_t)heap_len;
+    frame->sp = 0;
+    frame->result = 0;
+    int64_t status = ((shim_fn)code)(frame, stack + depth);
+    int64_t *sp = frame->sp;
+    if (sp < stack || sp > stack + stack_cap)
+        die(16);
+    uint64_t out_depth = (uint64_t)(sp - stack);
+
+    write_word(REPLY_MAGIC);
+    write_word((uint64_t)status);
+    write_word((uint64_t)frame->result);
+    write_word(out_depth);
+    write_all(locals, 8 * n_locals);
+    write_all(heap, 8 * heap_len);
+    write_all(stack, 8 * out_depth);
+    die(0);
+}
