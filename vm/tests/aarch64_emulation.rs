@@ -41,7 +41,13 @@ fn emulate(p: &Program, args: &[i64]) -> (Result<i64, RunError>, Option<usize>) 
     let moved = |values: Vec<i64>| -> Vec<i64> {
         values
             .into_iter()
-            .map(|v| if (emu_heap..emu_end).contains(&v) { v - emu_heap + host_heap } else { v })
+            .map(|v| {
+                if (emu_heap..emu_end).contains(&v) {
+                    v - emu_heap + host_heap
+                } else {
+                    v
+                }
+            })
             .collect()
     };
     state.locals = moved(reply.locals);
@@ -52,7 +58,8 @@ fn emulate(p: &Program, args: &[i64]) -> (Result<i64, RunError>, Option<usize>) 
 }
 
 fn program_file(name: &str) -> Program {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("programs/{name}.uasm"));
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("programs/{name}.uasm"));
     program(name, &std::fs::read_to_string(path).unwrap())
 }
 

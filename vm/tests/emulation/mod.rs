@@ -44,9 +44,11 @@ fn find_tool(candidates: &[&str]) -> Option<PathBuf> {
 pub fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
-        let clang = find_tool(&["clang-19", "/usr/lib/llvm-19/bin/clang"])
-            .expect("clang 19 is needed to build the aarch64 harness (apt-get install clang-19 lld-19)");
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/emulation/harness_aarch64.c");
+        let clang = find_tool(&["clang-19", "/usr/lib/llvm-19/bin/clang"]).expect(
+            "clang 19 is needed to build the aarch64 harness (apt-get install clang-19 lld-19)",
+        );
+        let source =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/emulation/harness_aarch64.c");
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("harness_aarch64");
         let status = Command::new(clang)
             .args([
@@ -64,7 +66,10 @@ pub fn harness() -> &'static Harness {
             .arg(&source)
             .status()
             .expect("run clang");
-        assert!(status.success(), "building the aarch64 harness failed (is lld-19 installed?)");
+        assert!(
+            status.success(),
+            "building the aarch64 harness failed (is lld-19 installed?)"
+        );
         let bytes = std::fs::read(&out).unwrap();
         let file = object::File::parse(&*bytes).unwrap();
         let symbols = file
@@ -113,7 +118,13 @@ impl Reply {
 
 /// Patches `ops` with `table` for `CODE_BASE` and runs them on the given
 /// state under qemu-aarch64.
-pub fn run(table: &StencilTable, ops: &[TraceOp], locals: &[i64], heap: &[i64], stack_cap: usize) -> Reply {
+pub fn run(
+    table: &StencilTable,
+    ops: &[TraceOp],
+    locals: &[i64],
+    heap: &[i64],
+    stack_cap: usize,
+) -> Reply {
     let h = harness();
     let symbols = h.resolve(table);
     let layout = layout(table, ops).expect("layout");
@@ -172,5 +183,11 @@ pub fn run(table: &StencilTable, ops: &[TraceOp], locals: &[i64], heap: &[i64], 
     let locals = take(locals.len());
     let heap = take(heap.len());
     let stack = take(depth);
-    Reply { status, result, locals, heap, stack }
+    Reply {
+        status,
+        result,
+        locals,
+        heap,
+        stack,
+    }
 }

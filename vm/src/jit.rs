@@ -1,0 +1,254 @@
+//! The JIT: a whole program becomes one trace of stencils, copied and
+//! patched into executable memory. The trace runs until it returns or
+//! deopts; after a deopt the interpreter resumes at the deopting uop with
+//! the state the trace left in the frame.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use runtime::emit::TraceOp;
+use runtime::exec::{ExecError, ExecutableTrace};
+use runtime::StencilTable;
+
+use crate::helpers::helper_address;
+use crate::interp::{Interpreter, RunError, RunErrorKind};
+use crate::program::Program;
+use crate::state::VmState;
+use crate::uops::signature_mismatch;
+
+/// The frame every stencil receives; the layout is fixed by the stencil ABI
+/// (`docs/stencil-abi.md`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct VmFrame {
+    pub locals: *mut i64,
+    pub heap: *mut i64,
+    pub heap_len: i64,
+    /// Stack pointer when the trace exits: one past the top value.
+    pub sp: *mut i64,
+    /// The program's result after `return`.
+    pub result: i64,
+}
+
+/// The shim's signature: `int64_t shim(vm_frame *, int64_t *sp)`.
+type Entry = extern "C" fn(*mut VmFrame, *mut i64) -> i64;
+
+/// What the shim returns when the program returned.
+const RETURNED: i64 = -1;
+
+/// Why a program could not be compiled.
+#[derive(Debug)]
+pub enum JitError {
+    /// No stencil table for this host's instruction set.
+    NoHostTable,
+    /// The program uses a uop the stencil table lacks.
+    MissingUop {
+        uop: &'static str,
+        target: &'static str,
+    },
+    /// The table's uop has another stack effect or other immediates than
+    /// the interpreter's.
+    SignatureMismatch { uop: &'static str, diff: String },
+    /// The table calls a helper the VM does not provide.
+    UnknownSymbol(&'static str),
+    /// Emitting or mapping the trace failed.
+    Exec(ExecError),
+}
+
+impl fmt::Display for JitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JitError::NoHostTable => {
+                f.write_str("no stencil table for this host's instruction set; use --interp")
+            }
+            JitError::MissingUop { uop, target } => {
+                write!(f, "the stencil table for {target} has no uop `{uop}`")
+            }
+            JitError::SignatureMismatch { uop, diff } => write!(
+                f,
+                "uop `{uop}` in the stencil table differs from the interpreter's: {diff}"
+            ),
+            JitError::UnknownSymbol(name) => {
+                write!(
+                    f,
+                    "the stencil table calls `{name}`, which the VM does not provide"
+                )
+            }
+            JitError::Exec(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for JitError {}
+
+/// The stencil table for this host, if it has one.
+pub fn host_table() -> Option<&'static StencilTable> {
+    generated::host_table()
+}
+
+/// One trace op per instruction, for any stencil table: op `i` is pc `i`,
+/// jumps name target pcs and every op deopts to its own pc.
+pub fn compile_ops(table: &StencilTable, program: &Program) -> Result<Vec<TraceOp>, JitError> {
+    program
+        .instrs
+        .iter()
+        .enumerate()
+        .map(|(pc, instr)| {
+            let name = instr.op.name();
+            let uop = table.uop_id(name).ok_or(JitError::MissingUop {
+                uop: name,
+                target: table.target,
+            })?;
+            if let Some(diff) = signature_mismatch(&table.info[uop as usize], instr.op) {
+                return Err(JitError::SignatureMismatch { uop: name, diff });
+            }
+            Ok(TraceOp {
+                uop,
+                oparg: instr.oparg,
+                operand: instr.operand,
+                jump_target: instr.target,
+                deopt_target: pc as u64,
+            })
+        })
+        .collect()
+}
+
+/// Addresses of the table's external symbols, in `table.symbols` order.
+pub fn helper_symbols(table: &StencilTable) -> Result<Vec<u64>, JitError> {
+    table
+        .symbols
+        .iter()
+        .map(|name| helper_address(name).ok_or(JitError::UnknownSymbol(name)))
+        .collect()
+}
+
+/// What happened during one JIT run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// Deopts by pc.
+    pub deopts: BTreeMap<usize, u64>,
+}
+
+/// A program compiled to native code.
+pub struct CompiledProgram {
+    trace: ExecutableTrace,
+    interp: Interpreter,
+    max_depth: usize,
+    locals: usize,
+    ops: usize,
+}
+
+impl CompiledProgram {
+    /// Compiles `program` with `table`, which must be for this host.
+    pub fn new(table: &StencilTable, program: &Program) -> Result<CompiledProgram, JitError> {
+        let ops = compile_ops(table, program)?;
+        let symbols = helper_symbols(table)?;
+        let trace = ExecutableTrace::new(table, &ops, &symbols).map_err(JitError::Exec)?;
+        Ok(CompiledProgram {
+            trace,
+            interp: Interpreter::new(program),
+            max_depth: program.layout.max_depth as usize,
+            locals: program.locals as usize,
+            ops: ops.len(),
+        })
+    }
+
+    /// Number of trace ops (one per instruction).
+    pub fn ops(&self) -> usize {
+        self.ops
+    }
+
+    /// Bytes of machine code, trampolines included.
+    pub fn code_bytes(&self) -> usize {
+        self.trace.layout().code_len
+    }
+
+    /// Bytes of the whole trace: code, padding and data.
+    pub fn trace_bytes(&self) -> usize {
+        self.trace.len()
+    }
+
+    /// Runs the program from the start on `state` (whose stack must be
+    /// empty), finishing in the interpreter after a deopt.
+    pub fn run(&self, state: &mut VmState, stats: &mut RunStats) -> Result<i64, RunError> {
+        let bad = |why: String| {
+            Err(RunError {
+                pc: 0,
+                kind: RunErrorKind::BadResume(why),
+            })
+        };
+        if !state.stack.is_empty() || state.locals.len() != self.locals {
+            return bad("the JIT starts with an empty stack and the program's locals".to_string());
+        }
+        let Ok(heap_len) = i64::try_from(state.heap.len()) else {
+            return bad("the heap is too large".to_string());
+        };
+        // Never shorter than the verifier's bound, so the trace stays inside it.
+        let mut stack = vec![0i64; self.max_depth.max(1)];
+        let base = stack.as_mut_ptr();
+        let mut frame = VmFrame {
+            locals: state.locals.as_mut_ptr(),
+            heap: state.heap.as_mut_ptr(),
+            heap_len,
+            sp: base,
+            result: 0,
+        };
+        // SAFETY: `entry` is the shim of a trace built from this table, whose
+        // C ABI is `int64_t (vm_frame *, int64_t *)` (docs/stencil-abi.md);
+        // the trace lives as long as `self`.
+        let entry: Entry = unsafe { std::mem::transmute::<*const u8, Entry>(self.trace.entry()) };
+        // The trace only touches the frame, locals below `locals` (verified),
+        // heap cells below `heap_len` (it deopts otherwise) and stack slots
+        // below the verified maximum depth.
+        let code = entry(&mut frame, base);
+        let depth = (frame.sp as usize).wrapping_sub(base as usize) / size_of::<i64>();
+        finish(
+            &self.interp,
+            state,
+            code,
+            frame.result,
+            &stack,
+            depth,
+            stats,
+        )
+    }
+}
+
+/// Carries on after a trace exits with `code` (what the shim returned):
+/// `-1` is a return with `result`; a pc is a deopt, and the interpreter
+/// resumes there with the first `depth` values of `stack`. Usable for a
+/// trace run anywhere, e.g. under an emulator.
+pub fn finish(
+    interp: &Interpreter,
+    state: &mut VmState,
+    code: i64,
+    result: i64,
+    stack: &[i64],
+    depth: usize,
+    stats: &mut RunStats,
+) -> Result<i64, RunError> {
+    if code == RETURNED {
+        return Ok(result);
+    }
+    let Ok(pc) = usize::try_from(code) else {
+        return Err(RunError {
+            pc: 0,
+            kind: RunErrorKind::BadResume(format!(
+                "the trace returned {code}, neither -1 nor a pc"
+            )),
+        });
+    };
+    let Some(values) = stack.get(..depth) else {
+        return Err(RunError {
+            pc,
+            kind: RunErrorKind::BadResume(format!(
+                "the trace deopted with a stack pointer {depth} slots up a {}-slot stack",
+                stack.len()
+            )),
+        });
+    };
+    *stats.deopts.entry(pc).or_default() += 1;
+    state.stack = values.to_vec();
+    // `resume` checks the pc and that the depth is the verifier's.
+    interp.resume(state, pc)
+}
