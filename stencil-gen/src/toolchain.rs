@@ -1,1 +1,699 @@
-//! TODO
+//! The LLVM toolchain driver: finds clang, llvm-objdump and llvm-readelf of
+//! one LLVM major version, compiles translation units and disassembles
+//! objects.
+//!
+//! Tools are looked up per tool, in this order, and the first one whose
+//! `--version` reports the wanted major version is used:
+//!
+//! 1. the explicit bin directory (`--llvm-bin-dir DIR`, else the environment
+//!    variable `STENCIL_LLVM_BIN_DIR`); when one is given, nothing else is
+//!    searched;
+//! 2. `clang-19`, `llvm-objdump-19`, `llvm-readelf-19` in `PATH`;
+//! 3. `/usr/lib/llvm-19/bin` (Debian, Ubuntu);
+//! 4. `/opt/homebrew/opt/llvm@19/bin`, `/usr/local/opt/llvm@19/bin` (Homebrew);
+//! 5. `clang`, `llvm-objdump`, `llvm-readelf` in `PATH`.
+//!
+//! A tool found nowhere gives an error of this form:
+//!
+//! ```text
+//! clang of LLVM 19 not found; looked for clang-19, clang in /opt/llvm/bin
+//! install it: Debian/Ubuntu: `apt-get install clang-19 llvm-19`; macOS: `brew install llvm@19`, then pass `--llvm-bin-dir $(brew --prefix llvm@19)/bin`
+//! ```
+//!
+//! and one of the wrong version:
+//!
+//! ```text
+//! clang at /opt/llvm/bin/clang is LLVM 18.1.8, but LLVM 19 is needed
+//! ```
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::emit_c::CSource;
+use crate::target::{Format, Target};
+
+/// The LLVM major version that produces the committed output.
+pub const PINNED_LLVM_MAJOR: u32 = 19;
+
+/// Environment variable naming the directory of the LLVM tools.
+pub const BIN_DIR_ENV: &str = "STENCIL_LLVM_BIN_DIR";
+
+/// clang flags every target shares; a target adds `Target::clang_flags`.
+pub const COMMON_FLAGS: &[&str] = &[
+    "-c",
+    "-O3",
+    // No hosted library: every triple builds on any host with no SDK.
+    "-ffreestanding",
+    "-nostdlibinc",
+    // Stencils are spliced together; unwind tables would describe nothing.
+    "-fno-asynchronous-unwind-tables",
+    "-fno-unwind-tables",
+    "-fno-stack-protector",
+    // No calls to memcpy and friends the VM does not provide.
+    "-fno-builtin",
+    // Jump tables would need relocations into read-only data for little gain.
+    "-fno-jump-tables",
+    "-fno-common",
+    "-fomit-frame-pointer",
+    "-std=c11",
+    "-Wall",
+    "-Werror=implicit-function-declaration",
+];
+
+/// One of the LLVM tools the driver needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tool {
+    Clang,
+    Objdump,
+    Readelf,
+}
+
+impl Tool {
+    pub const ALL: [Tool; 3] = [Tool::Clang, Tool::Objdump, Tool::Readelf];
+
+    /// The unversioned program name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Clang => "clang",
+            Tool::Objdump => "llvm-objdump",
+            Tool::Readelf => "llvm-readelf",
+        }
+    }
+}
+
+impl fmt::Display for Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A full LLVM version, e.g. `19.1.7`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// The LLVM version in a tool's `--version` output: the first
+/// `MAJOR.MINOR[.PATCH]` after the word `version` (`Debian clang version
+/// 19.1.7 (3~deb12u1)`, `Homebrew LLVM version 19.1.7`, `clang version
+/// 19.1.0-rc3`).
+pub fn parse_version(output: &str) -> Option<Version> {
+    output.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        while let Some(word) = words.next() {
+            if word == "version" {
+                if let Some(version) = words.next().and_then(parse_version_number) {
+                    return Some(version);
+                }
+            }
+        }
+        None
+    })
+}
+
+fn parse_version_number(word: &str) -> Option<Version> {
+    let numeric: &str = word
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()?;
+    let mut parts = numeric.split('.').filter(|p| !p.is_empty());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    let patch = parts.next().map_or(Some(0), |p| p.parse().ok())?;
+    Some(Version {
+        major,
+        minor,
+        patch,
+    })
+}
+
+/// A located tool and the version it reported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolPath {
+    pub tool: Tool,
+    pub path: PathBuf,
+    pub version: Version,
+}
+
+/// Where to look for the tools.
+#[derive(Clone, Debug)]
+pub struct Search {
+    /// The LLVM major version to accept.
+    pub major: u32,
+    /// An explicit bin directory: when set, the only place searched.
+    pub bin_dir: Option<PathBuf>,
+    /// The `PATH` to search.
+    pub path_var: Option<OsString>,
+    /// Fixed installation directories searched after `PATH`.
+    pub install_dirs: Vec<PathBuf>,
+}
+
+impl Search {
+    /// The standard search for LLVM `major`: `bin_dir`, else
+    /// `STENCIL_LLVM_BIN_DIR`, else `PATH` and the usual install places.
+    pub fn standard(bin_dir: Option<PathBuf>, major: u32) -> Search {
+        let bin_dir = bin_dir.or_else(|| {
+            std::env::var_os(BIN_DIR_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
+        Search {
+            major,
+            bin_dir,
+            path_var: std::env::var_os("PATH"),
+            install_dirs: vec![
+                PathBuf::from(format!("/usr/lib/llvm-{major}/bin")),
+                PathBuf::from(format!("/opt/homebrew/opt/llvm@{major}/bin")),
+                PathBuf::from(format!("/usr/local/opt/llvm@{major}/bin")),
+            ],
+        }
+    }
+
+    /// Candidate paths for `tool`, in search order, with a description of
+    /// each place for error messages.
+    fn candidates(&self, tool: Tool) -> (Vec<PathBuf>, Vec<String>) {
+        let versioned = exe(&format!("{}-{}", tool.name(), self.major));
+        let plain = exe(tool.name());
+        let mut paths = Vec::new();
+        let mut places = Vec::new();
+        if let Some(dir) = &self.bin_dir {
+            paths.push(dir.join(&versioned));
+            paths.push(dir.join(&plain));
+            places.push(format!("{versioned}, {plain} in {}", dir.display()));
+            return (paths, places);
+        }
+        let path_dirs: Vec<PathBuf> = self
+            .path_var
+            .as_deref()
+            .map(|p| std::env::split_paths(p).collect())
+            .unwrap_or_default();
+        paths.extend(path_dirs.iter().map(|d| d.join(&versioned)));
+        places.push(format!("{versioned} in PATH"));
+        for dir in &self.install_dirs {
+            paths.push(dir.join(&plain));
+            places.push(format!("{plain} in {}", dir.display()));
+        }
+        paths.extend(path_dirs.iter().map(|d| d.join(&plain)));
+        places.push(format!("{plain} in PATH"));
+        (paths, places)
+    }
+}
+
+fn exe(name: &str) -> String {
+    format!("{name}{}", std::env::consts::EXE_SUFFIX)
+}
+
+/// How to install the tools, for error messages.
+fn install_hint(major: u32) -> String {
+    format!(
+        "install it: Debian/Ubuntu: `apt-get install clang-{major} llvm-{major}`; \
+         macOS: `brew install llvm@{major}`, then pass \
+         `--llvm-bin-dir $(brew --prefix llvm@{major})/bin`"
+    )
+}
+
+/// Everything that can go wrong in the driver.
+#[derive(Debug)]
+pub enum ToolchainError {
+    /// No candidate exists.
+    Missing {
+        tool: Tool,
+        major: u32,
+        looked_in: Vec<String>,
+    },
+    /// Candidates exist, but none has the wanted version; the first found
+    /// is reported.
+    WrongVersion {
+        tool: Tool,
+        path: PathBuf,
+        found: String,
+        major: u32,
+    },
+    /// A tool could not be run.
+    Run {
+        tool: Tool,
+        path: PathBuf,
+        error: io::Error,
+    },
+    /// A temporary file or directory could not be made or read.
+    Temp { error: io::Error },
+    /// clang rejected a translation unit.
+    Compile {
+        name: String,
+        location: Option<String>,
+        target: &'static str,
+        stderr: String,
+    },
+    /// llvm-objdump or llvm-readelf failed on an object.
+    ToolFailed {
+        tool: Tool,
+        name: String,
+        target: &'static str,
+        stderr: String,
+    },
+}
+
+impl fmt::Display for ToolchainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ToolchainError::Missing {
+                tool,
+                major,
+                looked_in,
+            } => write!(
+                f,
+                "{tool} of LLVM {major} not found; looked for {}\n{}",
+                looked_in.join("; "),
+                install_hint(*major)
+            ),
+            ToolchainError::WrongVersion {
+                tool,
+                path,
+                found,
+                major,
+            } => write!(
+                f,
+                "{tool} at {} is LLVM {found}, but LLVM {major} is needed\n{}",
+                path.display(),
+                install_hint(*major)
+            ),
+            ToolchainError::Run { tool, path, error } => {
+                write!(f, "cannot run {tool} at {}: {error}", path.display())
+            }
+            ToolchainError::Temp { error } => {
+                write!(f, "cannot use a temporary directory: {error}")
+            }
+            ToolchainError::Compile {
+                name,
+                location,
+                target,
+                stderr,
+            } => {
+                match location {
+                    Some(location) => {
+                        write!(f, "clang failed on uop `{name}` ({location}) for {target}")?
+                    }
+                    None => write!(f, "clang failed on the {name} for {target}")?,
+                }
+                write!(f, ":\n{}", stderr.trim_end())
+            }
+            ToolchainError::ToolFailed {
+                tool,
+                name,
+                target,
+                stderr,
+            } => write!(
+                f,
+                "{tool} failed on the object of `{name}` for {target}:\n{}",
+                stderr.trim_end()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ToolchainError {}
+
+/// A compiled translation unit.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    /// The relocatable object file.
+    pub object: Vec<u8>,
+    /// clang's warnings, if any.
+    pub warnings: String,
+    /// Wall time clang took.
+    pub clang_time: Duration,
+}
+
+/// The located tools of one LLVM version.
+#[derive(Clone, Debug)]
+pub struct Toolchain {
+    pub clang: ToolPath,
+    pub objdump: ToolPath,
+    pub readelf: ToolPath,
+}
+
+impl Toolchain {
+    /// Find the tools of LLVM `major` the standard way (see the module
+    /// documentation).
+    pub fn find(bin_dir: Option<&Path>, major: u32) -> Result<Toolchain, ToolchainError> {
+        Toolchain::find_with(&Search::standard(bin_dir.map(Path::to_path_buf), major))
+    }
+
+    /// Find the tools along an explicit search.
+    pub fn find_with(search: &Search) -> Result<Toolchain, ToolchainError> {
+        Ok(Toolchain {
+            clang: find_tool(search, Tool::Clang)?,
+            objdump: find_tool(search, Tool::Objdump)?,
+            readelf: find_tool(search, Tool::Readelf)?,
+        })
+    }
+
+    /// The LLVM version of clang, which decides the generated code.
+    pub fn llvm_version(&self) -> Version {
+        self.clang.version
+    }
+
+    /// Compile one translation unit for `target`.
+    pub fn compile(&self, target: &Target, unit: &CSource) -> Result<Compiled, ToolchainError> {
+        let dir = tempfile::tempdir().map_err(|error| ToolchainError::Temp { error })?;
+        let object_name = format!("{}.o", unit.name);
+        std::fs::write(dir.path().join(&unit.file_name), &unit.text)
+            .map_err(|error| ToolchainError::Temp { error })?;
+        let mut command = Command::new(&self.clang.path);
+        // Relative names in the temporary directory keep its path out of
+        // diagnostics and out of the object file.
+        command
+            .current_dir(dir.path())
+            .args(compile_args(target))
+            .args(["-x", "c", &unit.file_name, "-o", &object_name]);
+        let start = Instant::now();
+        let output = run(&self.clang, &mut command)?;
+        let clang_time = start.elapsed();
+        let stderr = strip_path(&String::from_utf8_lossy(&output.stderr), dir.path());
+        if !output.status.success() {
+            return Err(ToolchainError::Compile {
+                name: unit.name.clone(),
+                location: unit.location.clone(),
+                target: target.triple,
+                stderr,
+            });
+        }
+        let object = std::fs::read(dir.path().join(&object_name))
+            .map_err(|error| ToolchainError::Temp { error })?;
+        Ok(Compiled {
+            object,
+            warnings: stderr,
+            clang_time,
+        })
+    }
+
+    /// The disassembly of the code of `object` (uop `name`), one instruction
+    /// or relocation per line, limited to the first `code_len` bytes (the
+    /// length after lowering, which may drop a trailing jump).
+    pub fn disassemble(
+        &self,
+        target: &Target,
+        name: &str,
+        object: &[u8],
+        code_len: usize,
+    ) -> Result<Vec<String>, ToolchainError> {
+        let mut command = Command::new(&self.objdump.path);
+        command.args(["--disassemble", "--reloc", "-"]);
+        let output = run_with_input(&self.objdump, &mut command, object)?;
+        if !output.status.success() {
+            return Err(ToolchainError::ToolFailed {
+                tool: Tool::Objdump,
+                name: name.to_string(),
+                target: target.triple,
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            });
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        Ok(disassembly::tidy(&text, code_section(target), code_len))
+    }
+
+    /// llvm-readelf's view of `object` (sections, symbols, relocations), for
+    /// looking into a stencil by hand.
+    pub fn readelf(
+        &self,
+        target: &Target,
+        name: &str,
+        object: &[u8],
+    ) -> Result<String, ToolchainError> {
+        let mut command = Command::new(&self.readelf.path);
+        command.args(["--sections", "--symbols", "--relocations", "-"]);
+        let output = run_with_input(&self.readelf, &mut command, object)?;
+        if !output.status.success() {
+            return Err(ToolchainError::ToolFailed {
+                tool: Tool::Readelf,
+                name: name.to_string(),
+                target: target.triple,
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+/// Every clang argument for `target`, input and output aside.
+pub fn compile_args(target: &Target) -> Vec<String> {
+    let mut args = vec![format!("--target={}", target.triple)];
+    args.extend(COMMON_FLAGS.iter().map(|f| f.to_string()));
+    args.extend(target.clang_flags.iter().map(|f| f.to_string()));
+    args
+}
+
+/// The section that holds a stencil's code.
+fn code_section(target: &Target) -> &'static str {
+    match target.format {
+        Format::Elf => ".text",
+    }
+}
+
+/// The first candidate of the wanted version; else an error about the
+/// first candidate that exists, or about none existing.
+fn find_tool(search: &Search, tool: Tool) -> Result<ToolPath, ToolchainError> {
+    let (paths, places) = search.candidates(tool);
+    let mut wrong: Option<(PathBuf, String)> = None;
+    for path in paths.iter().filter(|p| p.is_file()) {
+        match tool_version(tool, path)? {
+            Some(version) if version.major == search.major => {
+                return Ok(ToolPath {
+                    tool,
+                    path: path.clone(),
+                    version,
+                })
+            }
+            Some(version) => {
+                wrong.get_or_insert((path.clone(), version.to_string()));
+            }
+            None => {
+                wrong.get_or_insert((path.clone(), "of an unknown version".to_string()));
+            }
+        }
+    }
+    match wrong {
+        Some((path, found)) => Err(ToolchainError::WrongVersion {
+            tool,
+            path,
+            found,
+            major: search.major,
+        }),
+        None => Err(ToolchainError::Missing {
+            tool,
+            major: search.major,
+            looked_in: places,
+        }),
+    }
+}
+
+/// What `path --version` says, `None` if it names no version.
+fn tool_version(tool: Tool, path: &Path) -> Result<Option<Version>, ToolchainError> {
+    let output = Command::new(path)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| ToolchainError::Run {
+            tool,
+            path: path.to_path_buf(),
+            error,
+        })?;
+    Ok(parse_version(&String::from_utf8_lossy(&output.stdout)))
+}
+
+fn run(tool: &ToolPath, command: &mut Command) -> Result<Output, ToolchainError> {
+    command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| ToolchainError::Run {
+            tool: tool.tool,
+            path: tool.path.clone(),
+            error,
+        })
+}
+
+/// Run a tool with `input` on stdin (the tools read `-` as stdin).
+fn run_with_input(
+    tool: &ToolPath,
+    command: &mut Command,
+    input: &[u8],
+) -> Result<Output, ToolchainError> {
+    use std::io::Write;
+    let fail = |error| ToolchainError::Run {
+        tool: tool.tool,
+        path: tool.path.clone(),
+        error,
+    };
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(fail)?;
+    // Feed stdin from another thread so a full stdout pipe cannot deadlock.
+    let mut stdin = child.stdin.take();
+    let output = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || match stdin.as_mut() {
+            Some(pipe) => pipe.write_all(input),
+            None => Ok(()),
+        });
+        let output = child.wait_with_output();
+        let written = writer.join().unwrap_or(Ok(()));
+        output.and_then(|o| written.map(|()| o))
+    });
+    output.map_err(fail)
+}
+
+/// Remove a temporary directory's path (with its separator) from tool
+/// output.
+fn strip_path(text: &str, dir: &Path) -> String {
+    let dir = dir.as_os_str();
+    let mut out = text.to_string();
+    for form in [dir.to_os_string(), canonical(dir)] {
+        let form = form.to_string_lossy().into_owned();
+        if form.is_empty() {
+            continue;
+        }
+        out = out.replace(&format!("{form}{}", std::path::MAIN_SEPARATOR), "");
+        out = out.replace(&form, "");
+    }
+    out
+}
+
+fn canonical(path: &OsStr) -> OsString {
+    std::fs::canonicalize(path)
+        .map(PathBuf::into_os_string)
+        .unwrap_or_default()
+}
+
+pub mod disassembly {
+    //! Tidying llvm-objdump's output into stable, readable lines.
+
+    /// Keep the instructions and relocations of `section` below
+    /// `code_len`, without objdump's header and file name, in fixed
+    /// columns.
+    pub fn tidy(objdump: &str, section: &str, code_len: usize) -> Vec<String> {
+        let header = format!("Disassembly of section {section}:");
+        let mut in_section = false;
+        let mut rows = Vec::new();
+        for line in objdump.lines() {
+            if let Some(rest) = line.strip_prefix("Disassembly of section ") {
+                in_section = line == header || rest == section;
+                continue;
+            }
+            if !in_section || line.trim().is_empty() {
+                continue;
+            }
+            if let Some(row) = parse_row(line) {
+                rows.push(row);
+            }
+        }
+        let kept: Vec<&Row> = rows
+            .iter()
+            .filter(|row| match row {
+                Row::Label(_) => true,
+                Row::Instruction { offset, .. } | Row::Relocation { offset, .. } => {
+                    *offset < code_len as u64
+                }
+            })
+            .collect();
+        let bytes_width = kept
+            .iter()
+            .filter_map(|row| match row {
+                Row::Instruction { bytes, .. } => Some(bytes.len()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        let mut lines: Vec<String> = kept
+            .iter()
+            .map(|row| match row {
+                Row::Label(label) => label.clone(),
+                Row::Instruction {
+                    offset,
+                    bytes,
+                    text,
+                } => format!("{offset:>4x}: {bytes:<bytes_width$}  {text}")
+                    .trim_end()
+                    .to_string(),
+                Row::Relocation { offset, text } => format!("{:>4}  {offset:04x}: {text}", ""),
+            })
+            .collect();
+        // A label with nothing after it was cut off with the trailing jump.
+        while lines.last().is_some_and(|l| l.ends_with(">:")) {
+            lines.pop();
+        }
+        lines
+    }
+
+    enum Row {
+        Label(String),
+        Instruction {
+            offset: u64,
+            bytes: String,
+            text: String,
+        },
+        Relocation {
+            offset: u64,
+            text: String,
+        },
+    }
+
+    fn parse_row(line: &str) -> Option<Row> {
+        let trimmed = line.trim();
+        // `0000000000000000 <_JIT_ENTRY>:`
+        if let Some((address, label)) = trimmed.split_once(' ') {
+            if label.starts_with('<') && label.ends_with(">:") && is_hex(address) {
+                return Some(Row::Label(label.to_string()));
+            }
+        }
+        let (offset, rest) = trimmed.split_once(':')?;
+        let offset = u64::from_str_radix(offset.trim(), 16).ok()?;
+        // Relocations are indented with tabs and start with `R_`.
+        if line.starts_with('\t') {
+            let text = squeeze(rest);
+            return Some(Row::Relocation { offset, text });
+        }
+        // `       0: 49 8b 75 f0      \tmovq\t-0x10(%r13), %rsi`
+        let mut fields = rest.splitn(2, '\t');
+        let bytes = squeeze(fields.next().unwrap_or(""));
+        let text = fields.next().map(squeeze_instruction).unwrap_or_default();
+        Some(Row::Instruction {
+            offset,
+            bytes,
+            text,
+        })
+    }
+
+    fn is_hex(s: &str) -> bool {
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit())
+    }
+
+    /// Collapse runs of whitespace into one space.
+    fn squeeze(s: &str) -> String {
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// `movq\t-0x10(%r13), %rsi` as `movq    -0x10(%r13), %rsi`.
+    fn squeeze_instruction(s: &str) -> String {
+        let mut parts = s.trim().splitn(2, '\t');
+        let mnemonic = parts.next().unwrap_or("").trim();
+        let operands = parts.next().map(squeeze).unwrap_or_default();
+        if operands.is_empty() {
+            mnemonic.to_string()
+        } else {
+            format!("{mnemonic:<7} {operands}")
+        }
+    }
+}

@@ -1,1 +1,652 @@
-//! TODO
+//! Writers: the stencils of a target as a Rust module (askama) and a JSON
+//! manifest (serde_json), the `generated` crate's `lib.rs`, and the atomic
+//! writing of all of them.
+//!
+//! Everything is rendered in memory first; files reach the disk only when
+//! every one of them rendered.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use askama::Template;
+use runtime::{Arch, HoleValue, ValueType};
+use serde_json::{json, Value as Json};
+use uop_defs::ast::{self, Immediate, Uop, UopFile};
+
+use crate::digest::{self, InputDigests};
+use crate::emit_c;
+use crate::model::{Hole, StencilGroup, Value};
+use crate::target::{self, Target};
+
+/// Bytes per line of a byte array in the Rust module.
+const BYTES_PER_LINE: usize = 16;
+
+/// Who wrote the output: the `@generated` marker's text.
+const GENERATED_BY: &str = "by `cargo xtask gen-stencils`; do not edit.";
+
+/// A file to write, relative to the output directory (`generated/`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputFile {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+}
+
+/// Why output could not be rendered or written.
+#[derive(Debug)]
+pub enum WriteError {
+    /// Two uops whose names give the same Rust constant.
+    NameClash {
+        target: &'static str,
+        first: String,
+        second: String,
+        constant: String,
+    },
+    /// More external symbols than a `HoleValue::Symbol` index can hold.
+    TooManySymbols { target: &'static str, count: usize },
+    /// A template failed to render.
+    Render { file: String, message: String },
+    /// A file could not be written.
+    Io { path: PathBuf, error: io::Error },
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::NameClash {
+                target,
+                first,
+                second,
+                constant,
+            } => write!(
+                f,
+                "uops `{first}` and `{second}` both become the constant `{constant}` in the module of {target}; rename one"
+            ),
+            WriteError::TooManySymbols { target, count } => write!(
+                f,
+                "{count} external symbols for {target}; at most {} fit a hole value",
+                u16::MAX as usize + 1
+            ),
+            WriteError::Render { file, message } => write!(f, "cannot render {file}: {message}"),
+            WriteError::Io { path, error } => write!(f, "cannot write {}: {error}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+/// What the stencil table needs to know about a uop, from its definition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UopMeta {
+    pub name: String,
+    /// `path:line:col` of the uop's name.
+    pub location: String,
+    pub doc: String,
+    pub inputs: Vec<ValueType>,
+    pub outputs: Vec<ValueType>,
+    pub uses_oparg: bool,
+    pub uses_operand: bool,
+    pub uses_jump_target: bool,
+    pub uses_deopt: bool,
+    pub helpers: Vec<String>,
+}
+
+impl UopMeta {
+    pub fn new(file: &UopFile, uop: &Uop) -> UopMeta {
+        let types = |values: &[ast::StackValue]| values.iter().map(|v| value_type(v.ty)).collect();
+        UopMeta {
+            name: uop.name.clone(),
+            location: emit_c::uop_location(file, uop),
+            doc: uop.doc.clone(),
+            inputs: types(&uop.inputs),
+            outputs: types(&uop.outputs),
+            uses_oparg: uop.uses(Immediate::Oparg),
+            uses_operand: uop.uses(Immediate::Operand),
+            uses_jump_target: uop.uses(Immediate::JumpTarget),
+            uses_deopt: uop.uses(Immediate::Deopt),
+            helpers: uop.calls.clone(),
+        }
+    }
+}
+
+fn value_type(ty: ast::ValueType) -> ValueType {
+    match ty {
+        ast::ValueType::I64 => ValueType::I64,
+        ast::ValueType::F64 => ValueType::F64,
+        ast::ValueType::Ptr => ValueType::Ptr,
+    }
+}
+
+/// Everything built for one target.
+#[derive(Clone, Debug)]
+pub struct TargetStencils {
+    pub target: &'static Target,
+    /// Full LLVM version, e.g. `19.1.7`.
+    pub llvm_version: String,
+    pub digests: InputDigests,
+    pub shim: StencilGroup,
+    /// In uop id order.
+    pub uops: Vec<(UopMeta, StencilGroup)>,
+}
+
+/// Module name of a target in `generated/src/` and of its manifest.
+pub fn module_path(target: &Target) -> PathBuf {
+    PathBuf::from("src").join(format!("{}.rs", target.module))
+}
+
+/// Path of a target's JSON manifest in `generated/`.
+pub fn manifest_path(target: &Target) -> PathBuf {
+    PathBuf::from(format!("{}.json", target.module))
+}
+
+/// The Rust module and the JSON manifest of one target.
+pub fn render_target(stencils: &TargetStencils) -> Result<Vec<OutputFile>, WriteError> {
+    let symbols = symbols(stencils)?;
+    let module = render_module(stencils, &symbols)?;
+    let manifest = render_manifest(stencils, &symbols);
+    Ok(vec![
+        OutputFile {
+            path: module_path(stencils.target),
+            bytes: module.into_bytes(),
+        },
+        OutputFile {
+            path: manifest_path(stencils.target),
+            bytes: manifest.into_bytes(),
+        },
+    ])
+}
+
+/// External symbols of all stencils of a target, sorted, without
+/// duplicates: `HoleValue::Symbol(i)` indexes this list.
+fn symbols(stencils: &TargetStencils) -> Result<Vec<String>, WriteError> {
+    let groups = std::iter::once(&stencils.shim).chain(stencils.uops.iter().map(|(_, g)| g));
+    let names: BTreeSet<&str> = groups
+        .flat_map(|g| g.code_holes.iter().chain(&g.data_holes))
+        .filter_map(|h| match &h.value {
+            Value::Symbol(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    if names.len() > u16::MAX as usize + 1 {
+        return Err(WriteError::TooManySymbols {
+            target: stencils.target.triple,
+            count: names.len(),
+        });
+    }
+    Ok(names.into_iter().map(str::to_string).collect())
+}
+
+/// A model hole as the runtime's hole.
+fn runtime_hole(hole: &Hole, symbols: &[String]) -> runtime::Hole {
+    let value = match &hole.value {
+        Value::Code => HoleValue::Code,
+        Value::Data => HoleValue::Data,
+        Value::Continue => HoleValue::Continue,
+        Value::Oparg => HoleValue::Oparg,
+        Value::Operand => HoleValue::Operand,
+        Value::JumpTarget => HoleValue::JumpTarget,
+        Value::DeoptTarget => HoleValue::DeoptTarget,
+        Value::Zero => HoleValue::Zero,
+        // `symbols` holds every symbol name and fits u16 (checked above).
+        Value::Symbol(name) => {
+            HoleValue::Symbol(symbols.iter().position(|s| s == name).unwrap_or_default() as u16)
+        }
+    };
+    runtime::Hole {
+        offset: hole.offset,
+        kind: hole.kind,
+        value,
+        addend: hole.addend,
+    }
+}
+
+fn header_lines(stencils: &TargetStencils) -> Vec<String> {
+    let mut lines = vec![
+        format!("@generated {GENERATED_BY}"),
+        String::new(),
+        format!(
+            "Stencils for {}, built by LLVM {}.",
+            stencils.target.triple, stencils.llvm_version
+        ),
+        format!("Inputs digest: {}", stencils.digests.combined),
+        "Input digests (SHA-256):".to_string(),
+    ];
+    let width = stencils
+        .digests
+        .inputs
+        .keys()
+        .map(String::len)
+        .max()
+        .unwrap_or(0);
+    for (name, digest) in &stencils.digests.inputs {
+        lines.push(format!("  {name:<width$}  {digest}"));
+    }
+    lines
+}
+
+fn arch_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86_64 => "X86_64",
+        Arch::Aarch64 => "Aarch64",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "table.rs", escape = "none")]
+struct TableTemplate {
+    header: Vec<String>,
+    imports: String,
+    target: &'static str,
+    arch: &'static str,
+    llvm_version: String,
+    code_align: u32,
+    shim: StencilView,
+    uops: Vec<UopView>,
+    stencils: Vec<StencilView>,
+    symbols: String,
+}
+
+/// A stencil's arrays, ready for the template.
+#[derive(Clone)]
+struct StencilView {
+    title: String,
+    comment: Vec<String>,
+    ident: String,
+    disassembly: Vec<String>,
+    code_len: usize,
+    code: Vec<String>,
+    code_holes: Vec<String>,
+    data_len: usize,
+    data: Vec<String>,
+    data_holes: Vec<String>,
+    data_align: u32,
+    code_ref: String,
+    code_holes_ref: String,
+    data_ref: String,
+    data_holes_ref: String,
+}
+
+struct UopView {
+    id: usize,
+    name: String,
+    const_name: String,
+    stencil: StencilView,
+    inputs: String,
+    outputs: String,
+    uses_oparg: bool,
+    uses_operand: bool,
+    uses_jump_target: bool,
+    uses_deopt: bool,
+    helpers: String,
+}
+
+fn stencil_view(
+    title: String,
+    comment: Vec<String>,
+    ident: String,
+    group: &StencilGroup,
+    symbols: &[String],
+) -> StencilView {
+    let holes = |holes: &[Hole]| -> Vec<String> {
+        holes
+            .iter()
+            .map(|hole| {
+                let h = runtime_hole(hole, symbols);
+                let mut line = format!(
+                    "Hole {{ offset: {}, kind: HoleKind::{:?}, value: HoleValue::{:?}, addend: {} }},",
+                    h.offset, h.kind, h.value, h.addend
+                );
+                if let Value::Symbol(name) = &hole.value {
+                    line.push_str(&format!(" // {name}"));
+                }
+                line
+            })
+            .collect()
+    };
+    let reference = |empty: bool, suffix: &str| {
+        if empty {
+            "&[]".to_string()
+        } else {
+            format!("&{ident}_{suffix}")
+        }
+    };
+    StencilView {
+        code_ref: reference(group.code.is_empty(), "CODE"),
+        code_holes_ref: reference(group.code_holes.is_empty(), "CODE_HOLES"),
+        data_ref: reference(group.data.is_empty(), "DATA"),
+        data_holes_ref: reference(group.data_holes.is_empty(), "DATA_HOLES"),
+        title,
+        comment,
+        disassembly: group.disassembly.clone(),
+        code_len: group.code.len(),
+        code: byte_lines(&group.code),
+        code_holes: holes(&group.code_holes),
+        data_len: group.data.len(),
+        data: byte_lines(&group.data),
+        data_holes: holes(&group.data_holes),
+        data_align: group.data_align.max(1),
+        ident,
+    }
+}
+
+fn byte_lines(bytes: &[u8]) -> Vec<String> {
+    bytes
+        .chunks(BYTES_PER_LINE)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(|b| format!("0x{b:02x},"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+fn value_types(types: &[ValueType]) -> String {
+    types
+        .iter()
+        .map(|t| format!("ValueType::{t:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn string_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The Rust constant of a uop id: its name in upper case.
+fn const_name(name: &str) -> String {
+    name.to_ascii_uppercase()
+}
+
+fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String, WriteError> {
+    let target = stencils.target;
+    let shim = stencil_view(
+        "shim".to_string(),
+        vec!["The C-ABI entry of a trace.".to_string()],
+        "SHIM".to_string(),
+        &stencils.shim,
+        symbols,
+    );
+    let mut uops: Vec<UopView> = Vec::with_capacity(stencils.uops.len());
+    for (id, (meta, group)) in stencils.uops.iter().enumerate() {
+        let const_name = const_name(&meta.name);
+        if let Some(other) = uops.iter().find(|u| u.const_name == const_name) {
+            return Err(WriteError::NameClash {
+                target: target.triple,
+                first: other.name.clone(),
+                second: meta.name.clone(),
+                constant: const_name,
+            });
+        }
+        let mut comment = vec![format!("Defined at {}.", meta.location)];
+        if !meta.doc.trim().is_empty() {
+            comment.push(String::new());
+            comment.extend(meta.doc.lines().map(|l| l.trim_end().to_string()));
+        }
+        let stencil = stencil_view(
+            format!("uop {id}: {}", meta.name),
+            comment,
+            format!("UOP_{const_name}"),
+            group,
+            symbols,
+        );
+        uops.push(UopView {
+            id,
+            name: meta.name.clone(),
+            const_name,
+            stencil,
+            inputs: value_types(&meta.inputs),
+            outputs: value_types(&meta.outputs),
+            uses_oparg: meta.uses_oparg,
+            uses_operand: meta.uses_operand,
+            uses_jump_target: meta.uses_jump_target,
+            uses_deopt: meta.uses_deopt,
+            helpers: string_list(&meta.helpers),
+        });
+    }
+    let stencils_views: Vec<StencilView> = std::iter::once(shim.clone())
+        .chain(uops.iter().map(|u| u.stencil.clone()))
+        .collect();
+    let template = TableTemplate {
+        header: header_lines(stencils),
+        imports: imports(stencils),
+        target: target.triple,
+        arch: arch_name(target.arch),
+        llvm_version: stencils.llvm_version.clone(),
+        code_align: target.code_align,
+        shim,
+        uops,
+        stencils: stencils_views,
+        symbols: string_list(symbols),
+    };
+    render(&template, &module_path(target))
+}
+
+/// The `runtime` items the module uses, so it has no unused import.
+fn imports(stencils: &TargetStencils) -> String {
+    let groups: Vec<&StencilGroup> = std::iter::once(&stencils.shim)
+        .chain(stencils.uops.iter().map(|(_, g)| g))
+        .collect();
+    let any_hole = groups
+        .iter()
+        .any(|g| !g.code_holes.is_empty() || !g.data_holes.is_empty());
+    let any_type = stencils
+        .uops
+        .iter()
+        .any(|(m, _)| !m.inputs.is_empty() || !m.outputs.is_empty());
+    let mut names = vec!["Arch"];
+    if any_hole {
+        names.extend(["Hole", "HoleKind", "HoleValue"]);
+    }
+    names.extend(["Stencil", "StencilTable", "UopInfo"]);
+    if any_type {
+        names.push("ValueType");
+    }
+    names.join(", ")
+}
+
+fn render(template: &impl Template, path: &Path) -> Result<String, WriteError> {
+    let mut text = template.render().map_err(|e| WriteError::Render {
+        file: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    // askama drops the template's final newline.
+    text.push('\n');
+    Ok(text)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn stencil_json(group: &StencilGroup, symbols: &[String]) -> Json {
+    let holes = |holes: &[Hole]| -> Vec<runtime::Hole> {
+        holes.iter().map(|h| runtime_hole(h, symbols)).collect()
+    };
+    json!({
+        "code": hex(&group.code),
+        "code_holes": holes(&group.code_holes),
+        "data": hex(&group.data),
+        "data_holes": holes(&group.data_holes),
+        "data_align": group.data_align.max(1),
+        "disassembly": group.disassembly,
+        "trailing_jump_removed": group.trailing_jump_removed,
+    })
+}
+
+fn render_manifest(stencils: &TargetStencils, symbols: &[String]) -> String {
+    let uops: Vec<Json> = stencils
+        .uops
+        .iter()
+        .enumerate()
+        .map(|(id, (meta, group))| {
+            json!({
+                "id": id,
+                "name": meta.name,
+                "location": meta.location,
+                "doc": meta.doc,
+                "inputs": meta.inputs,
+                "outputs": meta.outputs,
+                "uses_oparg": meta.uses_oparg,
+                "uses_operand": meta.uses_operand,
+                "uses_jump_target": meta.uses_jump_target,
+                "uses_deopt": meta.uses_deopt,
+                "helpers": meta.helpers,
+                "stencil": stencil_json(group, symbols),
+            })
+        })
+        .collect();
+    let target = stencils.target;
+    let manifest = json!({
+        "@generated": GENERATED_BY,
+        "llvm_version": stencils.llvm_version,
+        "inputs_digest": stencils.digests.combined,
+        "input_digests": stencils.digests.inputs,
+        "target": target.triple,
+        "arch": target.arch,
+        "code_align": target.code_align,
+        "symbols": symbols,
+        "shim": stencil_json(&stencils.shim, symbols),
+        "uops": uops,
+    });
+    // Serialising a `Value` cannot fail; an empty document would not parse
+    // and so could not go unnoticed.
+    let mut text = serde_json::to_string_pretty(&sort_keys(manifest)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The same JSON with every object's keys in order, whatever map type
+/// serde_json was built with.
+fn sort_keys(value: Json) -> Json {
+    match value {
+        Json::Object(map) => {
+            let mut entries: Vec<(String, Json)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Json::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect(),
+            )
+        }
+        Json::Array(items) => Json::Array(items.into_iter().map(sort_keys).collect()),
+        other => other,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "lib.rs", escape = "none")]
+struct LibTemplate {
+    header: Vec<String>,
+    targets: Vec<LibTarget>,
+}
+
+struct LibTarget {
+    module: &'static str,
+    short: &'static str,
+    triple: &'static str,
+    cfg: String,
+}
+
+/// The `cfg` predicate of the machines a target runs on.
+fn host_cfg(target: &Target) -> String {
+    let arch = match target.arch {
+        Arch::X86_64 => "x86_64",
+        Arch::Aarch64 => "aarch64",
+    };
+    let os = if target.triple.contains("-linux") {
+        "linux"
+    } else if target.triple.contains("-darwin") {
+        "macos"
+    } else if target.triple.contains("-windows") {
+        "windows"
+    } else {
+        "none"
+    };
+    format!("all(target_arch = \"{arch}\", target_os = \"{os}\")")
+}
+
+/// `generated/src/lib.rs`: a module per target of [`target::ALL`].
+pub fn render_lib() -> Result<OutputFile, WriteError> {
+    let path = PathBuf::from("src").join("lib.rs");
+    let template = LibTemplate {
+        header: vec![
+            format!("@generated {GENERATED_BY}"),
+            format!(
+                "Template digest (SHA-256): {}",
+                digest::sha256_hex(LIB_TEMPLATE.as_bytes())
+            ),
+        ],
+        targets: target::ALL
+            .iter()
+            .map(|t| LibTarget {
+                module: t.module,
+                short: t.short,
+                triple: t.triple,
+                cfg: host_cfg(t),
+            })
+            .collect(),
+    };
+    Ok(OutputFile {
+        bytes: render(&template, &path)?.into_bytes(),
+        path,
+    })
+}
+
+const LIB_TEMPLATE: &str = include_str!("../templates/lib.rs");
+
+/// Write `files` under `out_dir`, each to a temporary name in its directory
+/// first and then renamed over the old file. When a temporary file cannot be
+/// written, the temporary files are removed and no file is replaced.
+pub fn write_outputs(files: &[OutputFile], out_dir: &Path) -> Result<(), WriteError> {
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
+    let result = files.iter().try_for_each(|file| {
+        let path = out_dir.join(&file.path);
+        let temp = temp_name(&path);
+        let io_err = |error| WriteError::Io {
+            path: path.clone(),
+            error,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io_err)?;
+        }
+        std::fs::write(&temp, &file.bytes).map_err(io_err)?;
+        staged.push((temp, path.clone()));
+        Ok(())
+    });
+    if let Err(error) = result {
+        for (temp, _) in &staged {
+            let _ = std::fs::remove_file(temp);
+        }
+        return Err(error);
+    }
+    for (index, (temp, path)) in staged.iter().enumerate() {
+        if let Err(error) = std::fs::rename(temp, path) {
+            for (temp, _) in &staged[index..] {
+                let _ = std::fs::remove_file(temp);
+            }
+            return Err(WriteError::Io {
+                path: path.clone(),
+                error,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `dir/.name.tmp-PID`: hidden, in the same directory (so the rename stays
+/// on one file system), and distinct per process.
+fn temp_name(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}

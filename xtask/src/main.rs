@@ -1,1 +1,53 @@
-fn main() {}
+//! The project's command line, run as `cargo xtask <command>`.
+//!
+//! One module per subcommand; each returns its error as text, which `main`
+//! prints before exiting with status 1.
+
+mod gen_stencils;
+mod inspect_object;
+mod targets;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    about = "Builds and inspects the stencils of the copy-and-patch JIT."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate the stencils of the uop definitions into `generated/`.
+    GenStencils(gen_stencils::Args),
+    /// Show how an object file lowers into a stencil.
+    InspectObject(inspect_object::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::GenStencils(args) => gen_stencils::run(&args),
+        Command::InspectObject(args) => inspect_object::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {}", message.trim_end());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's directory.
+pub fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}

@@ -1,0 +1,96 @@
+{% for line in header -%}
+//{% if !line.is_empty() %} {% endif %}{{ line }}
+{% endfor %}
+//! Stencils for `{{ target }}`.
+
+use runtime::{ {{- imports -}} };
+
+/// Uop ids: indices into `TABLE.uops` and `TABLE.info`.
+pub mod uop {
+{%- for uop in uops %}
+    pub const {{ uop.const_name }}: u16 = {{ uop.id }};
+{%- endfor %}
+}
+
+/// The stencil table of `{{ target }}`.
+pub static TABLE: StencilTable = StencilTable {
+    target: "{{ target }}",
+    arch: Arch::{{ arch }},
+    llvm_version: "{{ llvm_version }}",
+    code_align: {{ code_align }},
+    shim: Stencil {
+        code: {{ shim.code_ref }},
+        code_holes: {{ shim.code_holes_ref }},
+        data: {{ shim.data_ref }},
+        data_holes: {{ shim.data_holes_ref }},
+        data_align: {{ shim.data_align }},
+    },
+    uops: &UOPS,
+    info: &INFO,
+    symbols: &[{{ symbols }}],
+};
+
+static UOPS: [Stencil; {{ uops.len() }}] = [
+{%- for uop in uops %}
+    // {{ uop.id }}: {{ uop.name }}
+    Stencil {
+        code: {{ uop.stencil.code_ref }},
+        code_holes: {{ uop.stencil.code_holes_ref }},
+        data: {{ uop.stencil.data_ref }},
+        data_holes: {{ uop.stencil.data_holes_ref }},
+        data_align: {{ uop.stencil.data_align }},
+    },
+{%- endfor %}
+];
+
+static INFO: [UopInfo; {{ uops.len() }}] = [
+{%- for uop in uops %}
+    UopInfo {
+        name: "{{ uop.name }}",
+        inputs: &[{{ uop.inputs }}],
+        outputs: &[{{ uop.outputs }}],
+        uses_oparg: {{ uop.uses_oparg }},
+        uses_operand: {{ uop.uses_operand }},
+        uses_jump_target: {{ uop.uses_jump_target }},
+        uses_deopt: {{ uop.uses_deopt }},
+        helpers: &[{{ uop.helpers }}],
+    },
+{%- endfor %}
+];
+{% for stencil in stencils %}
+// ---- {{ stencil.title }} ----
+{%- for line in stencil.comment %}
+//{% if !line.is_empty() %} {% endif %}{{ line }}
+{%- endfor %}
+{%- if !stencil.code.is_empty() %}
+{%- for line in stencil.disassembly %}
+// {{ line }}
+{%- endfor %}
+static {{ stencil.ident }}_CODE: [u8; {{ stencil.code_len }}] = [
+{%- for line in stencil.code %}
+    {{ line }}
+{%- endfor %}
+];
+{%- endif %}
+{%- if !stencil.code_holes.is_empty() %}
+static {{ stencil.ident }}_CODE_HOLES: [Hole; {{ stencil.code_holes.len() }}] = [
+{%- for hole in stencil.code_holes %}
+    {{ hole }}
+{%- endfor %}
+];
+{%- endif %}
+{%- if !stencil.data.is_empty() %}
+static {{ stencil.ident }}_DATA: [u8; {{ stencil.data_len }}] = [
+{%- for line in stencil.data %}
+    {{ line }}
+{%- endfor %}
+];
+{%- endif %}
+{%- if !stencil.data_holes.is_empty() %}
+static {{ stencil.ident }}_DATA_HOLES: [Hole; {{ stencil.data_holes.len() }}] = [
+{%- for hole in stencil.data_holes %}
+    {{ hole }}
+{%- endfor %}
+];
+{%- endif %}
+{% endfor %}

@@ -1,0 +1,271 @@
+//! The toolchain driver against the real LLVM 19 tools.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use stencil_gen::emit_c;
+use stencil_gen::target::{self, AARCH64_LINUX, X86_64_LINUX};
+use stencil_gen::toolchain::{
+    parse_version, Search, Tool, Toolchain, ToolchainError, Version, PINNED_LLVM_MAJOR,
+};
+
+fn v(major: u32, minor: u32, patch: u32) -> Option<Version> {
+    Some(Version {
+        major,
+        minor,
+        patch,
+    })
+}
+
+#[test]
+fn versions_of_real_version_outputs() {
+    let cases = [
+        (
+            "Debian clang version 19.1.7 (3~deb12u1)\nTarget: x86_64-pc-linux-gnu\nThread model: posix\nInstalledDir: /usr/lib/llvm-19/bin\n",
+            v(19, 1, 7),
+        ),
+        ("Debian LLVM version 19.1.7\n  Optimized build.\n", v(19, 1, 7)),
+        (
+            "Debian LLVM version 14.0.6\n  Optimized build.\n  Default target: x86_64-pc-linux-gnu\n",
+            v(14, 0, 6),
+        ),
+        (
+            "LLVM (http://llvm.org/):\n  LLVM version 19.1.7\n  Optimized build.\n",
+            v(19, 1, 7),
+        ),
+        (
+            "Homebrew clang version 19.1.7\nTarget: arm64-apple-darwin24.2.0\nThread model: posix\nInstalledDir: /opt/homebrew/Cellar/llvm@19/19.1.7/bin\n",
+            v(19, 1, 7),
+        ),
+        (
+            "Ubuntu clang version 19.1.7 (++20250114103320+cd708029e0b2-1~exp1~20250114103432.75)\nTarget: x86_64-pc-linux-gnu\n",
+            v(19, 1, 7),
+        ),
+        (
+            "clang version 19.1.0-rc3 (https://github.com/llvm/llvm-project.git 437434df21d8)\n",
+            v(19, 1, 0),
+        ),
+        ("clang version 20.0.0git\n", v(20, 0, 0)),
+        (
+            "Apple clang version 16.0.0 (clang-1600.0.26.6)\nTarget: arm64-apple-darwin24.1.0\n",
+            v(16, 0, 0),
+        ),
+        ("gcc (Debian 12.2.0-14) 12.2.0\n", None),
+        ("", None),
+        ("version\n", None),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(parse_version(text), expected, "{text:?}");
+    }
+    assert_eq!(v(19, 1, 7).unwrap().to_string(), "19.1.7");
+}
+
+#[test]
+fn finds_the_installed_llvm_19_tools_and_their_real_versions() {
+    let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
+    for tool in [&toolchain.clang, &toolchain.objdump, &toolchain.readelf] {
+        assert_eq!(tool.version.major, 19, "{tool:?}");
+        // The version the driver parsed is the one the tool prints.
+        let out = Command::new(&tool.path).arg("--version").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(&tool.version.to_string()), "{text}");
+    }
+    assert_eq!(toolchain.llvm_version(), toolchain.clang.version);
+}
+
+/// A search limited to an explicit bin directory.
+fn in_dir(dir: &Path, major: u32) -> Search {
+    Search {
+        major,
+        bin_dir: Some(dir.to_path_buf()),
+        path_var: None,
+        install_dirs: Vec::new(),
+    }
+}
+
+#[test]
+fn a_bad_llvm_bin_dir_gives_the_documented_error() {
+    let dir = PathBuf::from("/nonexistent/llvm/bin");
+    let error = Toolchain::find(Some(&dir), PINNED_LLVM_MAJOR).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ToolchainError::Missing {
+                tool: Tool::Clang,
+                major: 19,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "clang of LLVM 19 not found; looked for clang-19, clang in /nonexistent/llvm/bin\n\
+         install it: Debian/Ubuntu: `apt-get install clang-19 llvm-19`; macOS: `brew install llvm@19`, \
+         then pass `--llvm-bin-dir $(brew --prefix llvm@19)/bin`"
+    );
+}
+
+#[test]
+fn an_explicit_bin_dir_is_the_only_place_searched() {
+    // clang-19 is in PATH, but not in an empty directory.
+    let dir = tempfile::tempdir().unwrap();
+    let error = Toolchain::find_with(&in_dir(dir.path(), 19)).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ToolchainError::Missing {
+                tool: Tool::Clang,
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_tool_of_another_major_version_is_refused_with_both_versions() {
+    let found = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
+    // The real directory holds an unversioned `clang` (`/usr/lib/llvm-19/bin`).
+    let real = std::fs::canonicalize(&found.clang.path).unwrap();
+    let bin = real.parent().unwrap().to_path_buf();
+    let error = Toolchain::find_with(&in_dir(&bin, 18)).unwrap_err();
+    let ToolchainError::WrongVersion {
+        tool,
+        path,
+        found: version,
+        major,
+    } = &error
+    else {
+        panic!("{error:?}");
+    };
+    assert_eq!((*tool, *major), (Tool::Clang, 18));
+    assert_eq!(version, &found.clang.version.to_string());
+    let text = error.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "clang at {} is LLVM {}, but LLVM 18 is needed\n",
+            path.display(),
+            found.clang.version
+        )),
+        "{text}"
+    );
+    assert!(text.contains("apt-get install clang-18 llvm-18"), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_mismatched_tool_in_the_bin_dir_is_named() {
+    // A real LLVM 14 llvm-objdump next to the real clang 19.
+    let objdump14 = Path::new("/usr/lib/llvm-14/bin/llvm-objdump");
+    if !objdump14.is_file() {
+        eprintln!("skipped: no LLVM 14 installed");
+        return;
+    }
+    let found = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&found.clang.path, dir.path().join("clang")).unwrap();
+    std::os::unix::fs::symlink(objdump14, dir.path().join("llvm-objdump")).unwrap();
+    let error = Toolchain::find_with(&in_dir(dir.path(), 19)).unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "llvm-objdump at {} is LLVM 14.0.6, but LLVM 19 is needed",
+            dir.path().join("llvm-objdump").display()
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_c_error_names_the_uop_its_file_and_line_and_clangs_message() {
+    let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
+    let src = "helper vm_hash(i64, i64) -> i64;\n\n/// Broken.\nuop broken(a -- r) {\n    r = a;\n    r += undeclared_thing;\n}\n";
+    let file = uop_defs::parse(Path::new("defs/broken.uop"), src).unwrap_or_else(|d| panic!("{d}"));
+    let unit = emit_c::emit_uop(&file, &file.uops[0]).unwrap();
+    for target in target::ALL {
+        let error = toolchain.compile(target, &unit).unwrap_err();
+        assert!(matches!(error, ToolchainError::Compile { .. }), "{error:?}");
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "clang failed on uop `broken` (defs/broken.uop:4:5) for {}:\n",
+                target.triple
+            )),
+            "{text}"
+        );
+        // clang's own message, pointing into the .uop file.
+        assert!(
+            text.contains(
+                "defs/broken.uop:6:10: error: use of undeclared identifier 'undeclared_thing'"
+            ),
+            "{text}"
+        );
+        // No temporary path.
+        let tmp = std::env::temp_dir();
+        assert!(!text.contains(tmp.to_str().unwrap()), "{text}");
+    }
+}
+
+#[test]
+fn compiles_for_the_asked_target_with_the_common_and_target_flags() {
+    let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
+    let args = stencil_gen::toolchain::compile_args(&AARCH64_LINUX);
+    assert_eq!(args[0], "--target=aarch64-unknown-linux-gnu");
+    for flag in stencil_gen::toolchain::COMMON_FLAGS
+        .iter()
+        .chain(AARCH64_LINUX.clang_flags)
+    {
+        assert!(args.iter().any(|a| a == flag), "{flag}");
+    }
+    let shim = emit_c::emit_shim().unwrap();
+    let compiled = toolchain.compile(&AARCH64_LINUX, &shim).unwrap();
+    // ELF, 64-bit, little-endian, machine EM_AARCH64 (183).
+    assert_eq!(&compiled.object[..4], b"\x7fELF");
+    assert_eq!(
+        u16::from_le_bytes([compiled.object[18], compiled.object[19]]),
+        183
+    );
+    assert!(compiled.clang_time.as_nanos() > 0);
+}
+
+#[test]
+fn disassembly_is_tidy_and_cut_at_the_code_length() {
+    let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
+    let shim = emit_c::emit_shim().unwrap();
+    let object = toolchain.compile(&X86_64_LINUX, &shim).unwrap().object;
+    let group = stencil_gen::lower::lower(&object, &X86_64_LINUX, "shim").unwrap();
+    let full = toolchain
+        .disassemble(&X86_64_LINUX, "shim", &object, group.code.len())
+        .unwrap();
+    assert_eq!(full[0], "<_JIT_ENTRY>:");
+    let text = full.join("\n");
+    assert!(!text.contains("file format"), "{text}");
+    assert!(!text.contains("Disassembly of section"), "{text}");
+    assert!(!text.contains('\t'), "{text}");
+    assert!(text.contains("R_X86_64_PLT32 _JIT_CONTINUE-0x4"), "{text}");
+    // The shim calls the continuation and returns.
+    assert!(full.iter().any(|l| l.contains("callq")), "{text}");
+    assert!(full.last().unwrap().contains("retq"), "{text}");
+
+    // Cut after the first 4 bytes: only instructions starting before 4.
+    let cut = toolchain
+        .disassemble(&X86_64_LINUX, "shim", &object, 4)
+        .unwrap();
+    assert!(cut.len() > 1 && cut.len() < full.len(), "{cut:?}");
+    for line in &cut[1..] {
+        let offset = line.split(':').next().unwrap().trim();
+        assert!(u64::from_str_radix(offset, 16).unwrap() < 4, "{line}");
+    }
+}
+
+#[test]
+fn readelf_shows_the_sections_symbols_and_relocations() {
+    let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
+    let shim = emit_c::emit_shim().unwrap();
+    let object = toolchain.compile(&AARCH64_LINUX, &shim).unwrap().object;
+    let text = toolchain.readelf(&AARCH64_LINUX, "shim", &object).unwrap();
+    assert!(text.contains(".rela.text"), "{text}");
+    assert!(text.contains("_JIT_ENTRY"), "{text}");
+    assert!(text.contains("R_AARCH64_CALL26"), "{text}");
+}
