@@ -1,12 +1,60 @@
 //! Copy-and-patch runtime: lays out a trace of stencils, copies them into a
 //! buffer at a chosen base address, patches their holes, and (with `std`)
 //! maps the result executable.
+//!
+//! * [`mod@patch`]: the bit arithmetic of every [`HoleKind`], and the
+//!   relaxation of x86-64 GOT loads.
+//! * [`mod@emit`]: trace layout and emission into any `&mut [u8]` at any base
+//!   address, for any target: pure, no OS, no allocation while emitting.
+//!   [`PreparedTrace`] keeps a trace's fixed bytes for emitting it again at
+//!   other addresses, re-patching only the holes that move.
+//! * [`exec`] (feature `std`, Unix): executable memory, never writable and
+//!   executable at once.
+//!
+//! # Trace layout
+//!
+//! A trace is one block of memory, at offsets from its base:
+//!
+//! ```text
+//! 0                  [shim code]       C-ABI entry, calls op 0
+//! op_offsets[0]      [op 0 code]       each aligned to the table's code_align
+//! op_offsets[1]      [op 1 code]
+//! ...                [op N code]       code_end: continuation of op N
+//! trampoline_offset  [trampolines]     16 bytes per symbol, 16-aligned
+//! code_len           [padding]         trap instructions
+//! data_offset        [shim data]       aligned to 16 and to every data_align
+//! op_data_offsets[0] [op 0 data]       each aligned to its data_align (>= 8)
+//! ...                [op N data]
+//! len
+//! ```
+//!
+//! Hole values resolve per stencil: `Code` and `Data` are its own code and
+//! data addresses, `Continue` the next op's code (the shim's continuation is
+//! op 0, the last op's is `code_end`), `JumpTarget` the code of
+//! `ops[op.jump_target]`, `Symbol(i)` the caller's `symbols[i]`.
+//!
+//! A trampoline (`ldr x16, #8; br x16; .quad address` on AArch64,
+//! `jmp *0(%rip); .quad address` on x86-64) is reserved for every symbol a
+//! branch-like code hole uses (AArch64 `B`/`BL` imm26, x86-64 rel32); the
+//! hole is redirected to it only when the symbol is out of the branch's
+//! reach.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
 
+mod bytes;
+pub mod emit;
+mod error;
+#[cfg(all(feature = "std", unix))]
+pub mod exec;
 pub mod hole;
+pub mod patch;
 pub mod stencil;
+pub mod trampoline;
 
+pub use emit::{emit, layout, EmitError, HoleSite, Layout, PreparedTrace, Section, TraceOp};
+#[cfg(all(feature = "std", unix))]
+pub use exec::{ExecError, ExecutableTrace};
 pub use hole::{Arch, Hole, HoleKind, HoleValue};
+pub use patch::{patch, relax_x86_64_got_load, PatchError};
 pub use stencil::{Stencil, StencilTable, UopInfo, ValueType};

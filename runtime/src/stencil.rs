@@ -62,6 +62,9 @@ pub struct StencilTable {
 impl StencilTable {
     /// The id of the uop with this name.
     pub fn uop_id(&self, name: &str) -> Option<u16> {
-        self.info.iter().position(|u| u.name == name).map(|i| i as u16)
+        self.info
+            .iter()
+            .position(|u| u.name == name)
+            .map(|i| i as u16)
     }
 }

@@ -3,6 +3,7 @@
 //! One module per subcommand; each returns its error as text, which `main`
 //! prints before exiting with status 1.
 
+mod bench;
 mod gen_stencils;
 mod inspect_object;
 mod targets;
@@ -29,6 +30,8 @@ enum Command {
     GenStencils(gen_stencils::Args),
     /// Show how an object file lowers into a stencil.
     InspectObject(inspect_object::Args),
+    /// Measure emission, JIT vs interpreter run time, and generation vs clang.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::GenStencils(args) => gen_stencils::run(&args),
         Command::InspectObject(args) => inspect_object::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,99 @@
+//! Laying out and emitting traces: pure, any target, no OS.
+//!
+//! [`layout`] decides where every stencil's code and data go; [`emit`]
+//! copies the stencils into a buffer that will live at a given base address
+//! and patches their holes. Emission allocates nothing, so a [`Layout`] can
+//! be computed once and the trace emitted many times, at any base.
+//! [`PreparedTrace`] goes further for a trace emitted repeatedly: it keeps
+//! the bytes that do not depend on the base address and re-patches only the
+//! holes that do.
+
+mod emitter;
+mod layout;
+mod prepared;
+
+pub use crate::error::{EmitError, HoleSite, Section};
+pub use layout::{layout, Layout};
+pub use prepared::PreparedTrace;
+
+use crate::stencil::StencilTable;
+use crate::trampoline;
+use emitter::{Emitter, Full};
+
+/// One uop of a trace, with the values its holes are patched with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceOp {
+    /// Uop id: an index into [`StencilTable::uops`].
+    pub uop: u16,
+    pub oparg: u32,
+    pub operand: u64,
+    /// Index into the trace's ops of the uop whose code `JumpTarget` is.
+    pub jump_target: u32,
+    /// The value returned to the VM on a deopt (by convention the op's
+    /// program counter).
+    pub deopt_target: u64,
+}
+
+/// Emits the trace into `buf`, which will live at address `base`.
+///
+/// `symbols[i]` is the address of `table.symbols[i]`. `layout` must be the
+/// layout of these `ops` with this `table`. Writes exactly
+/// `buf[..layout.len]`, every byte of it (padding in code is filled with
+/// trap instructions, in data with zeros).
+pub fn emit(
+    table: &StencilTable,
+    ops: &[TraceOp],
+    layout: &Layout,
+    symbols: &[u64],
+    buf: &mut [u8],
+    base: u64,
+) -> Result<(), EmitError> {
+    check(table, ops, layout, buf.len(), base)?;
+    let emitter = Emitter {
+        table,
+        ops,
+        layout,
+        symbols,
+        base,
+    };
+    let (code, data) = buf[..layout.len].split_at_mut(layout.data_offset);
+    emitter.emit_all(code, data, &mut Full)
+}
+
+/// Checks what `emit` is given against the layout.
+fn check(
+    table: &StencilTable,
+    ops: &[TraceOp],
+    layout: &Layout,
+    buf_len: usize,
+    base: u64,
+) -> Result<(), EmitError> {
+    let trampolines_end = layout
+        .trampoline_symbols
+        .len()
+        .checked_mul(trampoline::TRAMPOLINE_SIZE)
+        .and_then(|size| size.checked_add(layout.trampoline_offset));
+    if layout.op_offsets.len() != ops.len()
+        || layout.op_data_offsets.len() != ops.len()
+        || layout.arch != Some(table.arch)
+        || layout.code_end > layout.trampoline_offset
+        || !matches!(trampolines_end, Some(end) if end <= layout.code_len)
+        || layout.code_len > layout.data_offset
+        || layout.data_offset > layout.len
+    {
+        return Err(EmitError::LayoutMismatch);
+    }
+    if buf_len < layout.len {
+        return Err(EmitError::BufferTooSmall {
+            needed: layout.len,
+            len: buf_len,
+        });
+    }
+    if !layout.align.is_power_of_two() || base & (layout.align as u64 - 1) != 0 {
+        return Err(EmitError::MisalignedBase {
+            base,
+            align: layout.align,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,554 @@
+//! Copying stencils into a trace and patching their holes.
+
+use super::layout::{uop_name, uop_stencil, Layout};
+use super::TraceOp;
+use crate::bytes;
+use crate::error::{EmitError, HoleSite, Section};
+use crate::hole::{Arch, Hole, HoleKind, HoleValue};
+use crate::patch::{self, GotLoadForm, PatchError};
+use crate::stencil::{Stencil, StencilTable};
+use crate::trampoline::{self, TRAMPOLINE_SIZE};
+
+/// A hole whose bytes depend on the base address of the trace, with where
+/// its stencil is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct MovingHole {
+    pub hole: &'static Hole,
+    pub section: Section,
+    /// Index of the op; `None` for the shim.
+    pub op: Option<u32>,
+    /// Offset of the stencil's code in the trace.
+    pub code_offset: u32,
+    /// Offset of the stencil's data from the start of the data.
+    pub data_offset: u32,
+    /// Offset of the stencil's continuation in the trace.
+    pub continuation: u32,
+    /// The bytes are right for any page-aligned base and only move with
+    /// the base's offset within its 4 KiB page (AArch64 page and page
+    /// offset holes of addresses in the trace).
+    pub page_relative: bool,
+}
+
+/// How the bytes of a hole change with the base address of the trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Motion {
+    Fixed,
+    PageRelative,
+    Moving,
+}
+
+fn motion(kind: HoleKind, value: HoleValue) -> Motion {
+    let in_trace = matches!(
+        value,
+        HoleValue::Code | HoleValue::Data | HoleValue::Continue | HoleValue::JumpTarget
+    );
+    let moves_if = |moving: bool| {
+        if moving {
+            Motion::Moving
+        } else {
+            Motion::Fixed
+        }
+    };
+    match kind {
+        // An absolute field moves if the value is an address in the trace.
+        HoleKind::Abs64
+        | HoleKind::Abs32
+        | HoleKind::Abs32Signed
+        | HoleKind::Aarch64MovWide { .. } => moves_if(in_trace),
+        // A relative field is fixed if both ends are in the trace. A symbol
+        // may also be reached through a trampoline depending on the base.
+        HoleKind::PcRel32
+        | HoleKind::PcRel64
+        | HoleKind::Aarch64Branch26
+        | HoleKind::Aarch64Branch19
+        | HoleKind::Aarch64Branch14
+        | HoleKind::Aarch64Adr21 => moves_if(!in_trace),
+        HoleKind::Aarch64AdrpPage21 | HoleKind::Aarch64PageOffset12 { .. } if in_trace => {
+            Motion::PageRelative
+        }
+        // The page offset of a value out of the trace is fixed.
+        HoleKind::Aarch64PageOffset12 { .. } => Motion::Fixed,
+        HoleKind::Aarch64AdrpPage21 | HoleKind::X86_64GotLoad => Motion::Moving,
+    }
+}
+
+/// What an emission does with holes that move with the base address.
+pub(super) trait Pass {
+    /// Whether such holes are left unpatched, and reported to `moving`.
+    const FIXED_ONLY: bool;
+    fn moving(&mut self, hole: MovingHole);
+}
+
+/// Emission of the whole trace at its base.
+pub(super) struct Full;
+
+impl Pass for Full {
+    const FIXED_ONLY: bool = false;
+    fn moving(&mut self, _hole: MovingHole) {}
+}
+
+/// Addresses a stencil's holes resolve against.
+pub(super) struct Place<'o> {
+    op: Option<(usize, &'o TraceOp)>,
+    code: u64,
+    data: u64,
+    continuation: u64,
+}
+
+/// Where one stencil of the trace goes.
+pub(super) struct Slot<'a> {
+    pub stencil: &'a Stencil,
+    pub place: Place<'a>,
+    /// Offset of the stencil's code in the trace.
+    pub code_offset: usize,
+    /// Offset of the stencil's data from the start of the data.
+    pub data_offset: usize,
+}
+
+pub(super) struct Emitter<'a> {
+    pub table: &'a StencilTable,
+    pub ops: &'a [TraceOp],
+    pub layout: &'a Layout,
+    pub symbols: &'a [u64],
+    pub base: u64,
+}
+
+impl<'a> Emitter<'a> {
+    /// Emits everything. `code` is the trace up to the data, `data` the
+    /// rest.
+    #[inline(always)]
+    pub fn emit_all<P: Pass>(
+        &self,
+        code: &mut [u8],
+        data: &mut [u8],
+        pass: &mut P,
+    ) -> Result<(), EmitError> {
+        let layout = self.layout;
+        let padding = code_padding(self.table.arch);
+        let shim = self.slot(None)?;
+        self.emit_stencil(&shim, code, data, pass)?;
+        let mut code_cursor = shim.stencil.code.len();
+        let mut data_cursor = shim.stencil.data.len();
+        for i in 0..self.ops.len() {
+            let slot = self.slot(Some(i))?;
+            fill(code, code_cursor, slot.code_offset, padding)?;
+            fill(data, data_cursor, slot.data_offset, 0)?;
+            self.emit_stencil(&slot, code, data, pass)?;
+            code_cursor = slot.code_offset + slot.stencil.code.len();
+            data_cursor = slot.data_offset + slot.stencil.data.len();
+        }
+        fill(code, code_cursor, layout.trampoline_offset, padding)?;
+        self.emit_trampolines(code)?;
+        let trampolines_end =
+            layout.trampoline_offset + layout.trampoline_symbols.len() * TRAMPOLINE_SIZE;
+        let code_len = code.len();
+        fill(code, trampolines_end, code_len, padding)?;
+        let data_len = data.len();
+        fill(data, data_cursor, data_len, 0)
+    }
+
+    /// The stencil of op `op` (the shim for `None`) and its addresses.
+    #[inline(always)]
+    pub fn slot(&self, op: Option<usize>) -> Result<Slot<'a>, EmitError> {
+        let layout = self.layout;
+        let data_start = self.base.wrapping_add(layout.data_offset as u64);
+        let Some(i) = op else {
+            let continuation = layout
+                .op_offsets
+                .first()
+                .map_or(layout.code_end, |&offset| offset as usize);
+            return Ok(Slot {
+                stencil: &self.table.shim,
+                place: Place {
+                    op: None,
+                    code: self.base,
+                    data: data_start,
+                    continuation: self.base.wrapping_add(continuation as u64),
+                },
+                code_offset: 0,
+                data_offset: 0,
+            });
+        };
+        let (Some(op), Some(&code_offset), Some(&data_offset)) = (
+            self.ops.get(i),
+            layout.op_offsets.get(i),
+            layout.op_data_offsets.get(i),
+        ) else {
+            return Err(EmitError::LayoutMismatch);
+        };
+        let stencil = uop_stencil(self.table, i, op)?;
+        let code_offset = code_offset as usize;
+        let data_offset = (data_offset as usize)
+            .checked_sub(layout.data_offset)
+            .ok_or(EmitError::LayoutMismatch)?;
+        let continuation = layout
+            .op_offsets
+            .get(i + 1)
+            .map_or(code_offset + stencil.code.len(), |&offset| offset as usize);
+        Ok(Slot {
+            stencil,
+            place: Place {
+                op: Some((i, op)),
+                code: self.base.wrapping_add(code_offset as u64),
+                data: data_start.wrapping_add(data_offset as u64),
+                continuation: self.base.wrapping_add(continuation as u64),
+            },
+            code_offset,
+            data_offset,
+        })
+    }
+
+    /// Re-patches a hole that moves with the base. `code` is the trace up
+    /// to the data, `data` the rest; the stencil's bytes are those of the
+    /// fixed pass.
+    #[inline(always)]
+    pub fn patch_moving(
+        &self,
+        moving: &MovingHole,
+        code: &mut [u8],
+        data: &mut [u8],
+    ) -> Result<(), EmitError> {
+        let op = match moving.op {
+            Some(i) => Some((
+                i as usize,
+                self.ops.get(i as usize).ok_or(EmitError::LayoutMismatch)?,
+            )),
+            None => None,
+        };
+        let stencil = match op {
+            Some((i, op)) => uop_stencil(self.table, i, op)?,
+            None => &self.table.shim,
+        };
+        let data_start = self.base.wrapping_add(self.layout.data_offset as u64);
+        let slot = Slot {
+            stencil,
+            place: Place {
+                op,
+                code: self.base.wrapping_add(u64::from(moving.code_offset)),
+                data: data_start.wrapping_add(u64::from(moving.data_offset)),
+                continuation: self.base.wrapping_add(u64::from(moving.continuation)),
+            },
+            code_offset: moving.code_offset as usize,
+            data_offset: moving.data_offset as usize,
+        };
+        let (code, data) = stencil_bytes(&slot, code, data)?;
+        match moving.section {
+            Section::Data => self.patch_data_hole(moving.hole, &slot.place, data),
+            Section::Code => self.patch_code_hole(moving.hole, &slot.place, code, data),
+        }
+    }
+
+    fn emit_trampolines(&self, code: &mut [u8]) -> Result<(), EmitError> {
+        let mut offset = self.layout.trampoline_offset;
+        for &symbol in &self.layout.trampoline_symbols {
+            let address = *self
+                .symbols
+                .get(usize::from(symbol))
+                .ok_or_else(|| self.missing_symbol(symbol, None))?;
+            let slot = code
+                .get_mut(offset..offset + TRAMPOLINE_SIZE)
+                .and_then(|slot| <&mut [u8; TRAMPOLINE_SIZE]>::try_from(slot).ok())
+                .ok_or(EmitError::LayoutMismatch)?;
+            trampoline::write(self.table.arch, slot, address);
+            offset += TRAMPOLINE_SIZE;
+        }
+        Ok(())
+    }
+
+    /// Copies one stencil and patches its data holes, then its code holes
+    /// (a GOT load's relaxation reads the slot the data holes filled).
+    #[inline(always)]
+    fn emit_stencil<P: Pass>(
+        &self,
+        slot: &Slot<'_>,
+        code: &mut [u8],
+        data: &mut [u8],
+        pass: &mut P,
+    ) -> Result<(), EmitError> {
+        let (stencil, place) = (slot.stencil, &slot.place);
+        let (code, data) = stencil_bytes(slot, code, data)?;
+        let moving = |hole: &'static Hole, section, motion| MovingHole {
+            hole,
+            section,
+            op: place.op.map(|(i, _)| i as u32),
+            code_offset: slot.code_offset as u32,
+            data_offset: slot.data_offset as u32,
+            continuation: place.continuation.wrapping_sub(self.base) as u32,
+            page_relative: motion == Motion::PageRelative,
+        };
+        let data_holes: &'static [Hole] = stencil.data_holes;
+        let code_holes: &'static [Hole] = stencil.code_holes;
+        bytes::copy(data, stencil.data);
+        for hole in data_holes {
+            if P::FIXED_ONLY {
+                let motion = motion(hole.kind, hole.value);
+                if motion != Motion::Fixed {
+                    pass.moving(moving(hole, Section::Data, motion));
+                }
+                if motion == Motion::Moving {
+                    continue;
+                }
+            }
+            self.patch_data_hole(hole, place, data)?;
+        }
+
+        bytes::copy(code, stencil.code);
+        for hole in code_holes {
+            if P::FIXED_ONLY {
+                let motion = if hole.kind == HoleKind::X86_64GotLoad {
+                    self.fixed_got_load(stencil, hole, place, code, data)?
+                } else {
+                    motion(hole.kind, hole.value)
+                };
+                if motion != Motion::Fixed {
+                    pass.moving(moving(hole, Section::Code, motion));
+                }
+                if motion == Motion::Moving || hole.kind == HoleKind::X86_64GotLoad {
+                    continue;
+                }
+            }
+            self.patch_code_hole(hole, place, code, data)?;
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    pub fn patch_data_hole(
+        &self,
+        hole: &Hole,
+        place: &Place<'_>,
+        data: &mut [u8],
+    ) -> Result<(), EmitError> {
+        let target = self.target(hole, place, Section::Data)?;
+        let location = place.data.wrapping_add(u64::from(hole.offset));
+        patch::patch(hole.kind, data, hole.offset as usize, location, target)
+            .map_err(|error| self.patch_error(place, Section::Data, hole, error))
+    }
+
+    #[inline(always)]
+    pub fn patch_code_hole(
+        &self,
+        hole: &Hole,
+        place: &Place<'_>,
+        code: &mut [u8],
+        data: &[u8],
+    ) -> Result<(), EmitError> {
+        let target = self.target(hole, place, Section::Code)?;
+        let at = hole.offset as usize;
+        let location = place.code.wrapping_add(u64::from(hole.offset));
+        if hole.kind == HoleKind::X86_64GotLoad {
+            if let Some(form) = patch::got_load_form(code, at) {
+                let slot_value = self.got_slot(hole, place, data, target)?;
+                if patch::rewrite_got_load(code, at, form, location, slot_value) {
+                    return Ok(());
+                }
+            }
+        }
+        let mut result = patch::patch(hole.kind, code, at, location, target);
+        if let (Err(_), HoleValue::Symbol(symbol)) = (result, hole.value) {
+            if let Some(offset) = self.trampoline_for(symbol, hole.kind) {
+                let trampoline = self.base.wrapping_add(offset as u64);
+                let target = trampoline.wrapping_add(hole.addend as u64);
+                result = patch::patch(hole.kind, code, at, location, target);
+            }
+        }
+        result.map_err(|error| self.patch_error(place, Section::Code, hole, error))
+    }
+
+    /// The content of a GOT load's slot. The hole's `S` is the slot's
+    /// address plus ELF's addend -4 (the disp32 ends the instruction), so
+    /// the slot is at `S + 4`; it must be in the stencil's own data, which
+    /// is already patched.
+    #[inline]
+    fn got_slot(
+        &self,
+        hole: &Hole,
+        place: &Place<'_>,
+        data: &[u8],
+        target: u64,
+    ) -> Result<u64, EmitError> {
+        let slot = target.wrapping_add(4);
+        slot.checked_sub(place.data)
+            .and_then(|offset| usize::try_from(offset).ok())
+            .and_then(|offset| data.get(offset..offset.checked_add(8)?))
+            .map(|bytes| {
+                let mut value = [0; 8];
+                value.copy_from_slice(bytes);
+                u64::from_le_bytes(value)
+            })
+            .ok_or_else(|| EmitError::GotSlotOutsideData {
+                site: self.site(place, Section::Code, hole),
+                slot,
+            })
+    }
+
+    /// Relaxes a GOT load now if its result cannot depend on the base: a
+    /// `mov` from a slot whose content is fixed and fits an immediate.
+    fn fixed_got_load(
+        &self,
+        stencil: &Stencil,
+        hole: &Hole,
+        place: &Place<'_>,
+        code: &mut [u8],
+        data: &[u8],
+    ) -> Result<Motion, EmitError> {
+        let at = hole.offset as usize;
+        let Some(form @ GotLoadForm::Mov { .. }) = patch::got_load_form(code, at) else {
+            return Ok(Motion::Moving);
+        };
+        let target = self.target(hole, place, Section::Code)?;
+        let slot_value = self.got_slot(hole, place, data, target)?;
+        // Checked by `got_slot`: the slot is in the data.
+        let slot_offset = target.wrapping_add(4).wrapping_sub(place.data) as usize;
+        let slot_is_fixed = stencil.data_holes.iter().all(|data_hole| {
+            let start = data_hole.offset as usize;
+            let end = start + patch::width(data_hole.kind);
+            end <= slot_offset
+                || start >= slot_offset + 8
+                || motion(data_hole.kind, data_hole.value) == Motion::Fixed
+        });
+        let fits_immediate =
+            i32::try_from(slot_value as i64).is_ok() || u32::try_from(slot_value).is_ok();
+        if !(slot_is_fixed && fits_immediate) {
+            return Ok(Motion::Moving);
+        }
+        let location = place.code.wrapping_add(u64::from(hole.offset));
+        patch::rewrite_got_load(code, at, form, location, slot_value);
+        Ok(Motion::Fixed)
+    }
+
+    fn trampoline_for(&self, symbol: u16, kind: HoleKind) -> Option<usize> {
+        if trampoline::serves(self.table.arch, kind) {
+            self.layout.trampoline(symbol)
+        } else {
+            None
+        }
+    }
+
+    /// `S`: the hole's value plus its addend.
+    #[inline(always)]
+    fn target(&self, hole: &Hole, place: &Place<'_>, section: Section) -> Result<u64, EmitError> {
+        let value = match hole.value {
+            HoleValue::Code => place.code,
+            HoleValue::Data => place.data,
+            HoleValue::Continue => place.continuation,
+            HoleValue::Zero => 0,
+            HoleValue::Symbol(symbol) => match self.symbols.get(usize::from(symbol)) {
+                Some(&address) => address,
+                None => {
+                    return Err(self.missing_symbol(symbol, Some(self.site(place, section, hole))))
+                }
+            },
+            HoleValue::Oparg
+            | HoleValue::Operand
+            | HoleValue::JumpTarget
+            | HoleValue::DeoptTarget => {
+                let Some((_, op)) = place.op else {
+                    return Err(EmitError::ValueOutsideOp {
+                        site: self.site(place, section, hole),
+                        value: hole.value,
+                    });
+                };
+                match hole.value {
+                    HoleValue::Oparg => u64::from(op.oparg),
+                    HoleValue::Operand => op.operand,
+                    HoleValue::DeoptTarget => op.deopt_target,
+                    _ => self.jump_target(op, place, section, hole)?,
+                }
+            }
+        };
+        Ok(value.wrapping_add(hole.addend as u64))
+    }
+
+    fn jump_target(
+        &self,
+        op: &TraceOp,
+        place: &Place<'_>,
+        section: Section,
+        hole: &Hole,
+    ) -> Result<u64, EmitError> {
+        match self.layout.op_offsets.get(op.jump_target as usize) {
+            Some(&offset) => Ok(self.base.wrapping_add(u64::from(offset))),
+            None => Err(EmitError::JumpTargetOutOfRange {
+                site: self.site(place, section, hole),
+                jump_target: op.jump_target,
+                ops: self.ops.len(),
+            }),
+        }
+    }
+
+    #[cold]
+    fn missing_symbol(&self, symbol: u16, site: Option<HoleSite>) -> EmitError {
+        EmitError::MissingSymbol {
+            site,
+            symbol,
+            name: self.table.symbols.get(usize::from(symbol)).copied(),
+        }
+    }
+
+    #[cold]
+    fn site(&self, place: &Place<'_>, section: Section, hole: &Hole) -> HoleSite {
+        HoleSite {
+            op: place.op.map(|(i, _)| i),
+            uop: match place.op {
+                Some((_, op)) => uop_name(self.table, op.uop),
+                None => "shim",
+            },
+            section,
+            offset: hole.offset,
+            kind: hole.kind,
+        }
+    }
+
+    #[cold]
+    fn patch_error(
+        &self,
+        place: &Place<'_>,
+        section: Section,
+        hole: &Hole,
+        error: PatchError,
+    ) -> EmitError {
+        EmitError::Patch {
+            site: self.site(place, section, hole),
+            value: hole.value,
+            error,
+        }
+    }
+}
+
+/// The stencil's code and data bytes within the trace's code and data.
+#[inline(always)]
+pub(super) fn stencil_bytes<'b>(
+    slot: &Slot<'_>,
+    code: &'b mut [u8],
+    data: &'b mut [u8],
+) -> Result<(&'b mut [u8], &'b mut [u8]), EmitError> {
+    let code = code
+        .get_mut(slot.code_offset..slot.code_offset + slot.stencil.code.len())
+        .ok_or(EmitError::LayoutMismatch)?;
+    let data = data
+        .get_mut(slot.data_offset..slot.data_offset + slot.stencil.data.len())
+        .ok_or(EmitError::LayoutMismatch)?;
+    Ok((code, data))
+}
+
+/// Padding byte of code: a trap on x86-64 (`int3`); on AArch64 a zero word
+/// is the permanently undefined `udf #0`.
+fn code_padding(arch: Arch) -> u8 {
+    match arch {
+        Arch::X86_64 => 0xCC,
+        Arch::Aarch64 => 0x00,
+    }
+}
+
+/// Fills `buf[from..to]` with `byte`.
+#[inline(always)]
+fn fill(buf: &mut [u8], from: usize, to: usize, byte: u8) -> Result<(), EmitError> {
+    if from < to {
+        bytes::fill(
+            buf.get_mut(from..to).ok_or(EmitError::LayoutMismatch)?,
+            byte,
+        );
+    }
+    Ok(())
+}
