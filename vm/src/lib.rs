@@ -3,6 +3,7 @@
 //! stencil tables in `generated`.
 
 pub mod asm;
+pub mod bench;
 pub mod diag;
 pub mod gen;
 pub mod helpers;

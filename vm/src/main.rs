@@ -54,6 +54,15 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         runs: u32,
     },
+    /// Emission vs memcpy and JIT vs interpreter over the benchmark programs.
+    BenchSuite {
+        /// Directory of the benchmark programs.
+        #[arg(long, default_value = "vm/programs")]
+        programs: PathBuf,
+        /// Runs of each program; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -104,6 +113,9 @@ fn compile(program: &Program) -> Result<CompiledProgram, String> {
 
 fn execute(command: Command) -> Result<(), String> {
     match command {
+        Command::BenchSuite { programs, runs } => {
+            vm::bench::run_suite(&programs, runs).map_err(|e| format!("error: {e}"))
+        }
         Command::Run {
             program,
             args,

@@ -1,0 +1,249 @@
+//! The VM's benchmark suite: emission of each benchmark program's trace
+//! against a memcpy of the same bytes, and JIT against interpreter run
+//! time. `cargo xtask bench` runs it beside the generation benchmark.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use runtime::emit::{emit, layout, TraceOp};
+use runtime::StencilTable;
+
+use crate::jit::{compile_ops, helper_symbols, CompiledProgram, RunStats};
+use crate::{assemble, bind_args, Interpreter, Program, VmState};
+
+/// The benchmark programs of `vm/programs`, run with their default arguments.
+pub const PROGRAMS: &[&str] = &["loop_sum", "fib", "sieve", "nbody", "collatz", "hash_mix"];
+
+/// Prints both tables for the programs in `dir`, `runs` runs each.
+pub fn run_suite(dir: &Path, runs: usize) -> Result<(), String> {
+    if cfg!(debug_assertions) {
+        eprintln!("warning: this is a debug build; run it with --release for real figures");
+    }
+    let table = crate::jit::host_table().ok_or(
+        "this host has no stencil table: the emission and run benchmarks need x86-64 or aarch64 Linux",
+    )?;
+    let programs = PROGRAMS
+        .iter()
+        .map(|name| load(dir, name, table))
+        .collect::<Result<Vec<_>, _>>()?;
+    emission(table, &programs)?;
+    run_time(table, &programs, runs.max(1))
+}
+
+struct Loaded {
+    name: &'static str,
+    program: Program,
+    args: Vec<i64>,
+}
+
+fn load(dir: &Path, name: &'static str, table: &StencilTable) -> Result<Loaded, String> {
+    let path = dir.join(format!("{name}.uasm"));
+    let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let program =
+        assemble(&format!("{name}.uasm"), &source, table.info).map_err(|d| d.to_string())?;
+    let args = bind_args(&program, &[])?;
+    Ok(Loaded {
+        name,
+        program,
+        args,
+    })
+}
+
+/// Median time of one call to `f`, calling it in batches long enough to
+/// time reliably.
+pub fn per_call(mut f: impl FnMut()) -> Duration {
+    let mut batch = 1u32;
+    loop {
+        let start = Instant::now();
+        for _ in 0..batch {
+            f();
+        }
+        if start.elapsed() >= Duration::from_millis(20) {
+            break;
+        }
+        batch *= 2;
+    }
+    let mut samples: Vec<Duration> = (0..9)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..batch {
+                f();
+            }
+            start.elapsed() / batch
+        })
+        .collect();
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+pub fn geomean(ratios: &[f64]) -> f64 {
+    (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp()
+}
+
+fn emission(table: &StencilTable, programs: &[Loaded]) -> Result<(), String> {
+    println!(
+        "== emission ({}): copy + patch a program's trace into a buffer",
+        table.target
+    );
+    println!("   memcpy: one copy of the finished trace's bytes; copy: each stencil copied to its place, no patching");
+    println!(
+        "{:<10} {:>5} {:>7} {:>10} {:>8} {:>7} {:>10} {:>10} {:>8} {:>9} {:>8}",
+        "program",
+        "uops",
+        "bytes",
+        "layout ns",
+        "emit ns",
+        "ns/uop",
+        "emit MB/s",
+        "memcpy ns",
+        "ratio",
+        "copy ns",
+        "ratio"
+    );
+    let symbols = helper_symbols(table).map_err(|e| e.to_string())?;
+    let mut ratios = Vec::new();
+    let mut copy_ratios = Vec::new();
+    for p in programs {
+        let ops: Vec<TraceOp> = compile_ops(table, &p.program).map_err(|e| e.to_string())?;
+        let lay = layout(table, &ops).map_err(|e| e.to_string())?;
+        let mut buf = vec![0u8; lay.len];
+        let base = 0x7000_0000_0000u64;
+        emit(table, &ops, &lay, &symbols, &mut buf, base).map_err(|e| e.to_string())?;
+        let source = buf.clone();
+        // Where each stencil's code and data go, as the emitter places them.
+        let pieces: Vec<(usize, &[u8])> = std::iter::once(&table.shim)
+            .chain(ops.iter().map(|op| &table.uops[op.uop as usize]))
+            .zip(std::iter::once(0).chain(lay.op_offsets.iter().map(|&o| o as usize)))
+            .map(|(stencil, at)| (at, stencil.code))
+            .chain(
+                ops.iter()
+                    .zip(&lay.op_data_offsets)
+                    .map(|(op, &at)| (at as usize, table.uops[op.uop as usize].data)),
+            )
+            .collect();
+        let t_layout = per_call(|| {
+            black_box(layout(black_box(table), black_box(&ops)).ok());
+        });
+        let t_emit = per_call(|| {
+            emit(
+                table,
+                black_box(&ops),
+                &lay,
+                &symbols,
+                black_box(&mut buf),
+                base,
+            )
+            .ok();
+        });
+        let t_memcpy = per_call(|| {
+            black_box(&mut buf).copy_from_slice(black_box(&source));
+        });
+        let t_copy = per_call(|| {
+            let buf = black_box(&mut buf);
+            for &(at, bytes) in black_box(&pieces) {
+                buf[at..at + bytes.len()].copy_from_slice(bytes);
+            }
+        });
+        let ratio = t_emit.as_secs_f64() / t_memcpy.as_secs_f64();
+        let copy_ratio = t_emit.as_secs_f64() / t_copy.as_secs_f64();
+        ratios.push(ratio);
+        copy_ratios.push(copy_ratio);
+        println!(
+            "{:<10} {:>5} {:>7} {:>10.0} {:>8.0} {:>7.2} {:>10.0} {:>10.0} {:>7.2}x {:>9.0} {:>7.2}x",
+            p.name,
+            ops.len(),
+            lay.len,
+            t_layout.as_nanos(),
+            t_emit.as_nanos(),
+            t_emit.as_nanos() as f64 / ops.len() as f64,
+            lay.len as f64 / t_emit.as_secs_f64() / 1e6,
+            t_memcpy.as_nanos(),
+            ratio,
+            t_copy.as_nanos(),
+            copy_ratio
+        );
+    }
+    println!(
+        "emit / memcpy, geometric mean: {:.2}x (target: at most 3x); emit / per-stencil copy: {:.2}x\n",
+        geomean(&ratios),
+        geomean(&copy_ratios)
+    );
+    Ok(())
+}
+
+pub fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn run_time(table: &StencilTable, programs: &[Loaded], runs: usize) -> Result<(), String> {
+    println!("== run time: JIT vs interpreter, default arguments, median of {runs} runs");
+    println!(
+        "{:<10} {:>12} {:>12} {:>14} {:>9}",
+        "program", "interp ms", "JIT ms", "JIT compile us", "speedup"
+    );
+    let mut ratios = Vec::new();
+    for p in programs {
+        let interp = Interpreter::new(&p.program);
+        let mut expected = None;
+        let t_interp = median(
+            (0..runs)
+                .map(|_| {
+                    let mut state = VmState::new(&p.program, &p.args)?;
+                    let start = Instant::now();
+                    let r = interp.run(&mut state).map_err(|e| e.to_string())?;
+                    let t = start.elapsed();
+                    expected = Some(r);
+                    Ok(t)
+                })
+                .collect::<Result<Vec<_>, String>>()?,
+        );
+        let t_compile = median(
+            (0..runs)
+                .map(|_| {
+                    let start = Instant::now();
+                    let c = CompiledProgram::new(table, &p.program).map_err(|e| e.to_string());
+                    black_box(c.map(|_| ()))?;
+                    Ok(start.elapsed())
+                })
+                .collect::<Result<Vec<_>, String>>()?,
+        );
+        let compiled = CompiledProgram::new(table, &p.program).map_err(|e| e.to_string())?;
+        let t_jit = median(
+            (0..runs)
+                .map(|_| {
+                    let mut state = VmState::new(&p.program, &p.args)?;
+                    let mut stats = RunStats::default();
+                    let start = Instant::now();
+                    let r = compiled
+                        .run(&mut state, &mut stats)
+                        .map_err(|e| e.to_string())?;
+                    let t = start.elapsed();
+                    if Some(r) != expected {
+                        return Err(format!(
+                            "{}: JIT gave {r}, interpreter {expected:?}",
+                            p.name
+                        ));
+                    }
+                    Ok(t)
+                })
+                .collect::<Result<Vec<_>, String>>()?,
+        );
+        let ratio = t_interp.as_secs_f64() / t_jit.as_secs_f64();
+        ratios.push(ratio);
+        println!(
+            "{:<10} {:>12.1} {:>12.1} {:>14.1} {:>8.2}x",
+            p.name,
+            t_interp.as_secs_f64() * 1e3,
+            t_jit.as_secs_f64() * 1e3,
+            t_compile.as_secs_f64() * 1e6,
+            ratio
+        );
+    }
+    println!(
+        "JIT speedup, geometric mean: {:.2}x (target: at least 3x)\n",
+        geomean(&ratios)
+    );
+    Ok(())
+}
