@@ -6,6 +6,7 @@
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -16,7 +17,7 @@ use crate::emit_c::{self, CSource, EmitError};
 use crate::lower;
 use crate::model::StencilGroup;
 use crate::target::Target;
-use crate::toolchain::{self, Toolchain, ToolchainError, Version};
+use crate::toolchain::{self, Disassembler, ObjectCode, Toolchain, ToolchainError, Version};
 use crate::writer::{self, TargetStencils, UopMeta, WriteError};
 
 pub use crate::writer::OutputFile;
@@ -150,7 +151,16 @@ impl From<WriteError> for GenError {
 /// One translation unit to build for one target.
 struct Job<'a> {
     target: &'static Target,
+    /// The index of `target` in the options.
+    target_index: usize,
     unit: &'a CSource,
+}
+
+/// The llvm-objdump of one target and the jobs whose objects it was given,
+/// in the order given.
+struct Feed {
+    disassembler: Disassembler,
+    jobs: Vec<usize>,
 }
 
 /// The result of one job.
@@ -181,28 +191,46 @@ pub fn generate(opts: &GenOptions) -> Result<Generation, GenError> {
     let jobs: Vec<Job> = opts
         .targets
         .iter()
-        .flat_map(|&target| units.iter().map(move |unit| Job { target, unit }))
+        .enumerate()
+        .flat_map(|(target_index, &target)| {
+            units.iter().map(move |unit| Job {
+                target,
+                target_index,
+                unit,
+            })
+        })
         .collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
         .map_err(|e| GenError::Threads(e.to_string()))?;
     let compile_start = Instant::now();
-    let results: Vec<Result<Built, BuildError>> =
-        pool.install(|| jobs.par_iter().map(|job| build(&toolchain, job)).collect());
+    // One llvm-objdump per target, started now so that it loads while
+    // clang runs, and given each object as soon as it is built.
+    let feeds = opts
+        .targets
+        .iter()
+        .map(|target| {
+            let disassembler = toolchain.start_disassembler(target)?;
+            Ok(Mutex::new(Feed {
+                disassembler,
+                jobs: Vec::new(),
+            }))
+        })
+        .collect::<Result<Vec<_>, ToolchainError>>()
+        .map_err(GenError::Toolchain)?;
+    let results: Vec<Result<Built, BuildError>> = pool.install(|| {
+        jobs.par_iter()
+            .enumerate()
+            .map(|(index, job)| build(&toolchain, job, index, &feeds[job.target_index]))
+            .collect()
+    });
+    let mut built = all_ok(results)?;
+    let disassembled = pool.install(|| feeds.into_par_iter().map(finish).collect());
+    for (index, listing) in all_ok(disassembled)?.into_iter().flatten() {
+        built[index].group.disassembly = listing;
+    }
     let compile_time = compile_start.elapsed();
-
-    let mut built = Vec::with_capacity(results.len());
-    let mut errors = Vec::new();
-    for result in results {
-        match result {
-            Ok(b) => built.push(b),
-            Err(e) => errors.push(e),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(GenError::Build(errors));
-    }
 
     let clang_time = built.iter().map(|b| b.clang_time).sum();
     let warnings = built
@@ -289,21 +317,52 @@ fn label_dir(root: &Path, dir: &Path) -> PathBuf {
     }
 }
 
-/// Compile, lower and disassemble one translation unit for one target.
-fn build(toolchain: &Toolchain, job: &Job) -> Result<Built, BuildError> {
+/// Every success, in order, or every failure, in order.
+fn all_ok<T>(results: Vec<Result<T, BuildError>>) -> Result<Vec<T>, GenError> {
+    let mut built = Vec::with_capacity(results.len());
+    let mut errors = Vec::new();
+    for result in results {
+        match result {
+            Ok(b) => built.push(b),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(built)
+    } else {
+        Err(GenError::Build(errors))
+    }
+}
+
+/// Each job given to `feed` with its disassembly.
+fn finish(feed: Mutex<Feed>) -> Result<Vec<(usize, Vec<String>)>, BuildError> {
+    let feed = feed.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let listings = feed.disassembler.finish().map_err(BuildError::Toolchain)?;
+    Ok(feed.jobs.into_iter().zip(listings).collect())
+}
+
+/// Compile and lower job `index` (`job`), and hand its object to its
+/// target's llvm-objdump (`feed`).
+fn build(
+    toolchain: &Toolchain,
+    job: &Job,
+    index: usize,
+    feed: &Mutex<Feed>,
+) -> Result<Built, BuildError> {
     let compiled = toolchain
         .compile(job.target, job.unit)
         .map_err(BuildError::Toolchain)?;
-    let mut group =
+    let group =
         lower::lower(&compiled.object, job.target, &job.unit.name).map_err(BuildError::Lower)?;
-    group.disassembly = toolchain
-        .disassemble(
-            job.target,
-            &job.unit.name,
-            &compiled.object,
-            group.code.len(),
-        )
-        .map_err(BuildError::Toolchain)?;
+    {
+        let mut feed = feed.lock().unwrap_or_else(PoisonError::into_inner);
+        feed.disassembler.add(ObjectCode {
+            name: &job.unit.name,
+            object: &compiled.object,
+            code_len: group.code.len(),
+        });
+        feed.jobs.push(index);
+    }
     let warnings = if compiled.warnings.trim().is_empty() {
         String::new()
     } else {

@@ -30,7 +30,7 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::emit_c::CSource;
@@ -335,6 +335,15 @@ pub struct Compiled {
     pub clang_time: Duration,
 }
 
+/// One object to disassemble, with the uop it belongs to (for errors) and
+/// the length of its code after lowering.
+#[derive(Clone, Copy, Debug)]
+pub struct ObjectCode<'a> {
+    pub name: &'a str,
+    pub object: &'a [u8],
+    pub code_len: usize,
+}
+
 /// The located tools of one LLVM version.
 #[derive(Clone, Debug)]
 pub struct Toolchain {
@@ -352,10 +361,21 @@ impl Toolchain {
 
     /// Find the tools along an explicit search.
     pub fn find_with(search: &Search) -> Result<Toolchain, ToolchainError> {
+        // Each probe starts a process that loads all of LLVM; probing the
+        // tools side by side keeps that off the critical path. Errors are
+        // still reported in tool order.
+        let [clang, objdump, readelf] = std::thread::scope(|scope| {
+            let probes = Tool::ALL.map(|tool| scope.spawn(move || find_tool(search, tool)));
+            probes.map(|probe| {
+                probe
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+        });
         Ok(Toolchain {
-            clang: find_tool(search, Tool::Clang)?,
-            objdump: find_tool(search, Tool::Objdump)?,
-            readelf: find_tool(search, Tool::Readelf)?,
+            clang: clang?,
+            objdump: objdump?,
+            readelf: readelf?,
         })
     }
 
@@ -408,19 +428,40 @@ impl Toolchain {
         object: &[u8],
         code_len: usize,
     ) -> Result<Vec<String>, ToolchainError> {
-        let mut command = Command::new(&self.objdump.path);
-        command.args(["--disassemble", "--reloc", "-"]);
-        let output = run_with_input(&self.objdump, &mut command, object)?;
-        if !output.status.success() {
-            return Err(ToolchainError::ToolFailed {
+        let mut disassembler = self.start_disassembler(target)?;
+        disassembler.add(ObjectCode {
+            name,
+            object,
+            code_len,
+        });
+        Ok(disassembler.finish()?.pop().unwrap_or_default())
+    }
+
+    /// Start llvm-objdump for objects of `target`, to be given to it with
+    /// [`Disassembler::add`] as they are built.
+    pub fn start_disassembler(&self, target: &Target) -> Result<Disassembler, ToolchainError> {
+        let mut child = Command::new(&self.objdump.path)
+            .args(["--disassemble", "--reloc", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|error| ToolchainError::Run {
                 tool: Tool::Objdump,
-                name: name.to_string(),
-                target: target.triple,
-                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            });
-        }
-        let text = String::from_utf8_lossy(&output.stdout);
-        Ok(disassembly::tidy(&text, code_section(target), code_len))
+                path: self.objdump.path.clone(),
+                error,
+            })?;
+        let mut stdin = child.stdin.take();
+        let write_error = write_to(&mut stdin, archive::MAGIC).err();
+        Ok(Disassembler {
+            objdump: self.objdump.clone(),
+            target: target.triple,
+            section: code_section(target),
+            child: Some(child),
+            stdin,
+            added: Vec::new(),
+            write_error,
+        })
     }
 
     /// llvm-readelf's view of `object` (sections, symbols, relocations), for
@@ -443,6 +484,152 @@ impl Toolchain {
             });
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+/// A running llvm-objdump for one target, given objects one by one.
+///
+/// The objects reach its stdin as the members of one `ar` archive, so the
+/// tool starts, which costs far more than disassembling a stencil, while
+/// clang still runs; it disassembles them all once the archive is closed
+/// by [`Disassembler::finish`].
+#[derive(Debug)]
+pub struct Disassembler {
+    objdump: ToolPath,
+    target: &'static str,
+    section: &'static str,
+    /// `None` once finished.
+    child: Option<Child>,
+    stdin: Option<ChildStdin>,
+    /// Every object added, in order, to find one objdump rejects.
+    added: Vec<Added>,
+    /// The first failed write to objdump's stdin, which means objdump has
+    /// stopped; reported by `finish`.
+    write_error: Option<io::Error>,
+}
+
+#[derive(Debug)]
+struct Added {
+    name: String,
+    object: Vec<u8>,
+    code_len: usize,
+}
+
+impl Disassembler {
+    /// Hand objdump one more object. A failure to do so is reported by
+    /// [`Disassembler::finish`], with the object objdump failed on.
+    pub fn add(&mut self, input: ObjectCode<'_>) {
+        let member = archive::member(&member_name(self.added.len()), input.object);
+        if self.write_error.is_none() {
+            self.write_error = write_to(&mut self.stdin, &member).err();
+        }
+        self.added.push(Added {
+            name: input.name.to_string(),
+            object: input.object.to_vec(),
+            code_len: input.code_len,
+        });
+    }
+
+    /// The disassembly of every object added, in the order they were
+    /// added, each as [`Toolchain::disassemble`] gives it.
+    pub fn finish(mut self) -> Result<Vec<Vec<String>>, ToolchainError> {
+        // Closing stdin ends the archive. objdump reads all of it before
+        // printing anything, so waiting for its output cannot block it.
+        drop(self.stdin.take());
+        let Some(child) = self.child.take() else {
+            return Ok(Vec::new());
+        };
+        let output = child
+            .wait_with_output()
+            .map_err(|error| ToolchainError::Run {
+                tool: Tool::Objdump,
+                path: self.objdump.path.clone(),
+                error,
+            })?;
+        if self.added.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        if let Some(error) = &self.write_error {
+            stderr.push_str(&format!("\ncannot give llvm-objdump the objects: {error}"));
+        }
+        if !output.status.success() || self.write_error.is_some() {
+            return Err(self.failure(stderr));
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        // objdump names a member of its stdin `<stdin>(MEMBER)`.
+        let names: Vec<String> = (0..self.added.len())
+            .map(|i| format!("<stdin>({})", member_name(i)))
+            .collect();
+        let parts = disassembly::split(&text, &names);
+        if let Some(missing) = self.added.get(parts.len()) {
+            return Err(ToolchainError::ToolFailed {
+                tool: Tool::Objdump,
+                name: missing.name.clone(),
+                target: self.target,
+                stderr: "llvm-objdump printed nothing for this object".to_string(),
+            });
+        }
+        Ok(self
+            .added
+            .iter()
+            .zip(parts)
+            .map(|(added, part)| disassembly::tidy(part, self.section, added.code_len))
+            .collect())
+    }
+
+    /// The error for a failed run: objdump run on each object alone names
+    /// the first one it rejects; failing that, every object is named.
+    fn failure(&self, stderr: String) -> ToolchainError {
+        let failed = |name: String, stderr: String| ToolchainError::ToolFailed {
+            tool: Tool::Objdump,
+            name,
+            target: self.target,
+            stderr,
+        };
+        for added in &self.added {
+            let mut command = Command::new(&self.objdump.path);
+            command.args(["--disassemble", "--reloc", "-"]);
+            match run_with_input(&self.objdump, &mut command, &added.object) {
+                Ok(output) if !output.status.success() => {
+                    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+                    return failed(added.name.clone(), stderr);
+                }
+                Ok(_) => {}
+                Err(error) => return error,
+            }
+        }
+        let names: Vec<&str> = self.added.iter().map(|a| a.name.as_str()).collect();
+        failed(names.join("`, `"), stderr)
+    }
+}
+
+impl Drop for Disassembler {
+    fn drop(&mut self) {
+        // Not finished (the generation failed): stop objdump rather than
+        // leave it to disassemble a partial archive.
+        if let Some(mut child) = self.child.take() {
+            drop(self.stdin.take());
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The archive member name of the `index`th object.
+fn member_name(index: usize) -> String {
+    format!("{index}.o")
+}
+
+/// Write `bytes` to a child's stdin.
+fn write_to(stdin: &mut Option<ChildStdin>, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    match stdin {
+        Some(pipe) => pipe.write_all(bytes),
+        None => Err(io::Error::new(
+            io::ErrorKind::BrokenPipe,
+            "its stdin is closed",
+        )),
     }
 }
 
@@ -577,123 +764,5 @@ fn canonical(path: &OsStr) -> OsString {
         .unwrap_or_default()
 }
 
-pub mod disassembly {
-    //! Tidying llvm-objdump's output into stable, readable lines.
-
-    /// Keep the instructions and relocations of `section` below
-    /// `code_len`, without objdump's header and file name, in fixed
-    /// columns.
-    pub fn tidy(objdump: &str, section: &str, code_len: usize) -> Vec<String> {
-        let header = format!("Disassembly of section {section}:");
-        let mut in_section = false;
-        let mut rows = Vec::new();
-        for line in objdump.lines() {
-            if let Some(rest) = line.strip_prefix("Disassembly of section ") {
-                in_section = line == header || rest == section;
-                continue;
-            }
-            if !in_section || line.trim().is_empty() {
-                continue;
-            }
-            if let Some(row) = parse_row(line) {
-                rows.push(row);
-            }
-        }
-        let kept: Vec<&Row> = rows
-            .iter()
-            .filter(|row| match row {
-                Row::Label(_) => true,
-                Row::Instruction { offset, .. } | Row::Relocation { offset, .. } => {
-                    *offset < code_len as u64
-                }
-            })
-            .collect();
-        let bytes_width = kept
-            .iter()
-            .filter_map(|row| match row {
-                Row::Instruction { bytes, .. } => Some(bytes.len()),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(0);
-        let mut lines: Vec<String> = kept
-            .iter()
-            .map(|row| match row {
-                Row::Label(label) => label.clone(),
-                Row::Instruction {
-                    offset,
-                    bytes,
-                    text,
-                } => format!("{offset:>4x}: {bytes:<bytes_width$}  {text}")
-                    .trim_end()
-                    .to_string(),
-                Row::Relocation { offset, text } => format!("{:>4}  {offset:04x}: {text}", ""),
-            })
-            .collect();
-        // A label with nothing after it was cut off with the trailing jump.
-        while lines.last().is_some_and(|l| l.ends_with(">:")) {
-            lines.pop();
-        }
-        lines
-    }
-
-    enum Row {
-        Label(String),
-        Instruction {
-            offset: u64,
-            bytes: String,
-            text: String,
-        },
-        Relocation {
-            offset: u64,
-            text: String,
-        },
-    }
-
-    fn parse_row(line: &str) -> Option<Row> {
-        let trimmed = line.trim();
-        // `0000000000000000 <_JIT_ENTRY>:`
-        if let Some((address, label)) = trimmed.split_once(' ') {
-            if label.starts_with('<') && label.ends_with(">:") && is_hex(address) {
-                return Some(Row::Label(label.to_string()));
-            }
-        }
-        let (offset, rest) = trimmed.split_once(':')?;
-        let offset = u64::from_str_radix(offset.trim(), 16).ok()?;
-        // Relocations are indented with tabs and start with `R_`.
-        if line.starts_with('\t') {
-            let text = squeeze(rest);
-            return Some(Row::Relocation { offset, text });
-        }
-        // `       0: 49 8b 75 f0      \tmovq\t-0x10(%r13), %rsi`
-        let mut fields = rest.splitn(2, '\t');
-        let bytes = squeeze(fields.next().unwrap_or(""));
-        let text = fields.next().map(squeeze_instruction).unwrap_or_default();
-        Some(Row::Instruction {
-            offset,
-            bytes,
-            text,
-        })
-    }
-
-    fn is_hex(s: &str) -> bool {
-        !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit())
-    }
-
-    /// Collapse runs of whitespace into one space.
-    fn squeeze(s: &str) -> String {
-        s.split_whitespace().collect::<Vec<_>>().join(" ")
-    }
-
-    /// `movq\t-0x10(%r13), %rsi` as `movq    -0x10(%r13), %rsi`.
-    fn squeeze_instruction(s: &str) -> String {
-        let mut parts = s.trim().splitn(2, '\t');
-        let mnemonic = parts.next().unwrap_or("").trim();
-        let operands = parts.next().map(squeeze).unwrap_or_default();
-        if operands.is_empty() {
-            mnemonic.to_string()
-        } else {
-            format!("{mnemonic:<7} {operands}")
-        }
-    }
-}
+mod archive;
+pub mod disassembly;

@@ -5,8 +5,9 @@ use std::process::Command;
 
 use stencil_gen::emit_c;
 use stencil_gen::target::{self, AARCH64_LINUX, X86_64_LINUX};
+use stencil_gen::toolchain::disassembly;
 use stencil_gen::toolchain::{
-    parse_version, Search, Tool, Toolchain, ToolchainError, Version, PINNED_LLVM_MAJOR,
+    parse_version, ObjectCode, Search, Tool, Toolchain, ToolchainError, Version, PINNED_LLVM_MAJOR,
 };
 
 fn v(major: u32, minor: u32, patch: u32) -> Option<Version> {
@@ -268,4 +269,148 @@ fn readelf_shows_the_sections_symbols_and_relocations() {
     assert!(text.contains(".rela.text"), "{text}");
     assert!(text.contains("_JIT_ENTRY"), "{text}");
     assert!(text.contains("R_AARCH64_CALL26"), "{text}");
+}
+
+/// The shim and every uop of `control.uop`, compiled and lowered for
+/// `target`: (name, object, code length).
+fn compiled_units(toolchain: &Toolchain, target: &target::Target) -> Vec<(String, Vec<u8>, usize)> {
+    let defs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../uop-defs/defs/control.uop");
+    let src = std::fs::read_to_string(&defs).unwrap();
+    let file =
+        uop_defs::parse(Path::new("defs/control.uop"), &src).unwrap_or_else(|d| panic!("{d}"));
+    let mut units = vec![emit_c::emit_shim().unwrap()];
+    units.extend(
+        file.uops
+            .iter()
+            .map(|uop| emit_c::emit_uop(&file, uop).unwrap()),
+    );
+    units
+        .iter()
+        .map(|unit| {
+            let object = toolchain.compile(target, unit).unwrap().object;
+            let group = stencil_gen::lower::lower(&object, target, &unit.name).unwrap();
+            (unit.name.clone(), object, group.code.len())
+        })
+        .collect()
+}
+
+/// Every object given to one llvm-objdump, in order.
+fn disassemble_all(
+    toolchain: &Toolchain,
+    target: &target::Target,
+    objects: &[ObjectCode],
+) -> Result<Vec<Vec<String>>, ToolchainError> {
+    let mut disassembler = toolchain.start_disassembler(target)?;
+    for object in objects {
+        disassembler.add(*object);
+    }
+    disassembler.finish()
+}
+
+fn object_codes(units: &[(String, Vec<u8>, usize)]) -> Vec<ObjectCode<'_>> {
+    units
+        .iter()
+        .map(|(name, object, code_len)| ObjectCode {
+            name,
+            object,
+            code_len: *code_len,
+        })
+        .collect()
+}
+
+#[test]
+fn one_objdump_run_over_many_objects_gives_each_objects_own_disassembly() {
+    let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
+    for target in target::ALL {
+        let units = compiled_units(&toolchain, target);
+        assert!(units.len() > 3, "{}", units.len());
+        let all = disassemble_all(&toolchain, target, &object_codes(&units)).unwrap();
+        assert_eq!(all.len(), units.len());
+        let dir = tempfile::tempdir().unwrap();
+        for ((name, object, code_len), listing) in units.iter().zip(&all) {
+            // llvm-objdump run the plain way, on this object alone.
+            let path = dir.path().join(format!("{name}.o"));
+            std::fs::write(&path, object).unwrap();
+            let out = Command::new(&toolchain.objdump.path)
+                .args(["--disassemble", "--reloc"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{name}");
+            let alone =
+                disassembly::tidy(&String::from_utf8_lossy(&out.stdout), ".text", *code_len);
+            assert_eq!(listing, &alone, "{name} on {}", target.triple);
+            assert_eq!(
+                toolchain
+                    .disassemble(target, name, object, *code_len)
+                    .unwrap(),
+                alone
+            );
+            assert_eq!(listing[0], "<_JIT_ENTRY>:", "{name}");
+            assert!(!listing.join("\n").contains("file format"), "{name}");
+        }
+        // Different stencils, so no listing was taken from a neighbour.
+        assert_ne!(all[0], all[1]);
+        // The same object twice, cut at different lengths.
+        let (name, object, code_len) = &units[0];
+        let twice = [
+            ObjectCode {
+                name,
+                object,
+                code_len: *code_len,
+            },
+            ObjectCode {
+                name,
+                object,
+                code_len: 4,
+            },
+        ];
+        let listings = disassemble_all(&toolchain, target, &twice).unwrap();
+        assert_eq!(listings[0], all[0]);
+        assert!(listings[1].len() < listings[0].len(), "{listings:?}");
+    }
+    assert!(disassemble_all(&toolchain, &X86_64_LINUX, &[])
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn an_object_objdump_rejects_is_named_among_good_ones() {
+    let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
+    let units = compiled_units(&toolchain, &X86_64_LINUX);
+    let mut objects = object_codes(&units[..2]);
+    objects.insert(
+        1,
+        ObjectCode {
+            name: "garbled",
+            // An odd length, so the next member is padded.
+            object: b"\x7fELF, but not really an object file",
+            code_len: 16,
+        },
+    );
+    let error = disassemble_all(&toolchain, &X86_64_LINUX, &objects).unwrap_err();
+    let ToolchainError::ToolFailed {
+        tool,
+        name,
+        target,
+        stderr,
+    } = &error
+    else {
+        panic!("{error:?}");
+    };
+    // objdump's own complaint about the object.
+    assert!(stderr.contains("error"), "{stderr}");
+    assert_eq!(
+        (*tool, name.as_str(), *target),
+        (Tool::Objdump, "garbled", X86_64_LINUX.triple)
+    );
+    let text = error.to_string();
+    assert!(
+        text.starts_with(
+            "llvm-objdump failed on the object of `garbled` for x86_64-unknown-linux-gnu:\n"
+        ),
+        "{text}"
+    );
+    let tmp = std::env::temp_dir();
+    assert!(!text.contains(tmp.to_str().unwrap()), "{text}");
 }
