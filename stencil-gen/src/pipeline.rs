@@ -1,24 +1,24 @@
-//! The whole generation: parse the uop definitions, emit C, compile every
-//! (target, uop) pair in parallel, lower, disassemble, and render every
-//! output file in memory. Nothing touches the output directory until
-//! [`write_outputs`].
+//! The whole generation: parse the uop definitions, emit C, build every
+//! (target, uop) pair in parallel (from the stencil cache, or with clang
+//! and llvm-objdump), lower, and render every output file in memory.
+//! Nothing touches the output directory until [`write_outputs`].
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
 use uop_defs::ast::UopFile;
 
+use crate::cache::{self, Cache};
 use crate::digest::InputDigests;
-use crate::emit_c::{self, CSource, EmitError};
+use crate::emit_c::{self, EmitError};
 use crate::lower;
-use crate::model::StencilGroup;
 use crate::target::Target;
-use crate::toolchain::{self, Disassembler, ObjectCode, Toolchain, ToolchainError, Version};
+use crate::toolchain::{self, Tool, Toolchain, ToolchainError, Version};
 use crate::writer::{self, TargetStencils, UopMeta, WriteError};
+
+mod build;
 
 pub use crate::writer::OutputFile;
 
@@ -37,20 +37,70 @@ pub struct GenOptions {
     pub jobs: Option<usize>,
     /// The LLVM major version to use.
     pub llvm_major: u32,
+    /// The stencil cache directory; `None` compiles everything afresh and
+    /// stores nothing. Relative paths are taken from the current directory.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl GenOptions {
-    /// Options for `targets` with the pinned LLVM and the defaults.
+    /// Options for every target with the pinned LLVM, one job per core,
+    /// and the stencil cache in [`cache::DEFAULT_DIR`] under `root`.
     pub fn new(root: impl Into<PathBuf>, defs_dir: impl Into<PathBuf>) -> GenOptions {
+        let root = root.into();
         GenOptions {
             defs_dir: defs_dir.into(),
-            root: root.into(),
+            cache_dir: Some(root.join(cache::DEFAULT_DIR)),
+            root,
             targets: crate::target::ALL.iter().collect(),
             llvm_bin_dir: None,
             jobs: None,
             llvm_major: toolchain::PINNED_LLVM_MAJOR,
         }
     }
+}
+
+/// One translation unit built for one target.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnitId {
+    /// Uop name, or [`emit_c::SHIM_NAME`].
+    pub uop: String,
+    pub target: &'static str,
+}
+
+impl fmt::Display for UnitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` for {}", self.uop, self.target)
+    }
+}
+
+/// What a generation tells as it goes, for a progress display.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Every unit was looked up in the cache: `cached` of `total` need no
+    /// tool.
+    Planned { total: usize, cached: usize },
+    /// A tool is about to run, with this command line.
+    Command { tool: Tool, line: String },
+    /// `unit` was compiled; `done` of `total` units are now built, cached
+    /// ones included.
+    Compiled {
+        unit: &'a UnitId,
+        done: usize,
+        total: usize,
+    },
+}
+
+/// Receives a generation's [`Event`]s, from any of its threads.
+pub trait Progress: Sync {
+    fn event(&self, event: &Event<'_>);
+}
+
+/// Ignores every event.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn event(&self, _: &Event<'_>) {}
 }
 
 /// Everything a generation produced.
@@ -69,13 +119,26 @@ pub struct GenReport {
     pub uops: usize,
     pub llvm_version: Version,
     pub clang_path: PathBuf,
-    /// clang's warnings, one entry per translation unit that had any.
+    /// clang's warnings, one entry per translation unit that had any
+    /// (cached ones included), then entries the cache could not store.
     pub warnings: Vec<String>,
+    /// Translation units in all: targets times (uops and the shim).
+    pub units: usize,
+    /// Units taken from the stencil cache.
+    pub cached: usize,
+    /// Units compiled in this run, in output order.
+    pub recompiled: Vec<UnitId>,
+    /// Cache entries found unsound (and so rebuilt), with the reason.
+    pub rejected: Vec<(UnitId, String)>,
+    /// The stencil cache used, if any.
+    pub cache_dir: Option<PathBuf>,
     /// Wall time of the whole generation.
     pub total_time: Duration,
-    /// clang's wall time summed over every translation unit.
+    /// clang's wall time summed over every translation unit compiled;
+    /// zero when every unit came from the cache.
     pub clang_time: Duration,
-    /// Wall time of the parallel phase (compile, lower, disassemble).
+    /// Wall time of the parallel phase (cache look-up, compile,
+    /// disassemble, cache store, lower).
     pub compile_time: Duration,
     /// Number of parallel jobs used.
     pub jobs: usize,
@@ -148,30 +211,13 @@ impl From<WriteError> for GenError {
     }
 }
 
-/// One translation unit to build for one target.
-struct Job<'a> {
-    target: &'static Target,
-    /// The index of `target` in the options.
-    target_index: usize,
-    unit: &'a CSource,
-}
-
-/// The llvm-objdump of one target and the jobs whose objects it was given,
-/// in the order given.
-struct Feed {
-    disassembler: Disassembler,
-    jobs: Vec<usize>,
-}
-
-/// The result of one job.
-struct Built {
-    group: StencilGroup,
-    warnings: String,
-    clang_time: Duration,
-}
-
-/// Parse, emit, compile, lower, disassemble and render, all in memory.
+/// Parse, emit, build, lower and render, all in memory.
 pub fn generate(opts: &GenOptions) -> Result<Generation, GenError> {
+    generate_with(opts, &Quiet)
+}
+
+/// [`generate`], telling `progress` what happens.
+pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Generation, GenError> {
     let start = Instant::now();
     let (files, sources) = load_defs(opts)?;
     let toolchain = Toolchain::find(opts.llvm_bin_dir.as_deref(), opts.llvm_major)
@@ -188,12 +234,12 @@ pub fn generate(opts: &GenOptions) -> Result<Generation, GenError> {
         }
     }
 
-    let jobs: Vec<Job> = opts
+    let jobs: Vec<build::Job> = opts
         .targets
         .iter()
         .enumerate()
         .flat_map(|(target_index, &target)| {
-            units.iter().map(move |unit| Job {
+            units.iter().map(move |unit| build::Job {
                 target,
                 target_index,
                 unit,
@@ -204,44 +250,38 @@ pub fn generate(opts: &GenOptions) -> Result<Generation, GenError> {
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
         .map_err(|e| GenError::Threads(e.to_string()))?;
+    let cache = opts.cache_dir.as_ref().map(Cache::new);
     let compile_start = Instant::now();
-    // One llvm-objdump per target, started now so that it loads while
-    // clang runs, and given each object as soon as it is built.
-    let feeds = opts
-        .targets
-        .iter()
-        .map(|target| {
-            let disassembler = toolchain.start_disassembler(target)?;
-            Ok(Mutex::new(Feed {
-                disassembler,
-                jobs: Vec::new(),
-            }))
-        })
-        .collect::<Result<Vec<_>, ToolchainError>>()
-        .map_err(GenError::Toolchain)?;
-    let results: Vec<Result<Built, BuildError>> = pool.install(|| {
-        jobs.par_iter()
-            .enumerate()
-            .map(|(index, job)| build(&toolchain, job, index, &feeds[job.target_index]))
-            .collect()
-    });
-    let mut built = all_ok(results)?;
-    let disassembled = pool.install(|| feeds.into_par_iter().map(finish).collect());
-    for (index, listing) in all_ok(disassembled)?.into_iter().flatten() {
-        built[index].group.disassembly = listing;
-    }
+    let built = build::build_all(
+        &build::Context {
+            toolchain: &toolchain,
+            cache: cache.as_ref(),
+            targets: opts.targets.len(),
+            pool: &pool,
+            progress,
+        },
+        &jobs,
+    )?;
     let compile_time = compile_start.elapsed();
 
-    let clang_time = built.iter().map(|b| b.clang_time).sum();
-    let warnings = built
+    let clang_time = built.units.iter().map(|b| b.clang_time).sum();
+    let recompiled = jobs
+        .iter()
+        .zip(&built.units)
+        .filter(|(_, b)| b.compiled)
+        .map(|(job, _)| job.id())
+        .collect::<Vec<_>>();
+    let mut warnings: Vec<String> = built
+        .units
         .iter()
         .filter(|b| !b.warnings.trim().is_empty())
         .map(|b| b.warnings.clone())
         .collect();
+    warnings.extend(built.store_errors);
     let mut outputs = Vec::new();
-    let mut built = built.into_iter();
+    let mut groups = built.units.into_iter().map(|b| b.group);
     for &target in &opts.targets {
-        let mut groups = built.by_ref().take(units.len()).map(|b| b.group);
+        let mut groups = groups.by_ref().take(units.len());
         let shim = groups.next().unwrap_or_default();
         let stencils = TargetStencils {
             target,
@@ -262,6 +302,15 @@ pub fn generate(opts: &GenOptions) -> Result<Generation, GenError> {
             llvm_version,
             clang_path: toolchain.clang.path.clone(),
             warnings,
+            units: jobs.len(),
+            cached: jobs.len() - recompiled.len(),
+            recompiled,
+            rejected: built
+                .rejected
+                .into_iter()
+                .map(|(unit, why)| (unit, why.to_string()))
+                .collect(),
+            cache_dir: opts.cache_dir.clone(),
             total_time: start.elapsed(),
             clang_time,
             compile_time,
@@ -273,7 +322,16 @@ pub fn generate(opts: &GenOptions) -> Result<Generation, GenError> {
 /// Generate, then write every file under `out_dir`; on any error before
 /// writing, `out_dir` is left as it was.
 pub fn run(opts: &GenOptions, out_dir: &Path) -> Result<Generation, GenError> {
-    let generation = generate(opts)?;
+    run_with(opts, out_dir, &Quiet)
+}
+
+/// [`run`], telling `progress` what happens.
+pub fn run_with(
+    opts: &GenOptions,
+    out_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<Generation, GenError> {
+    let generation = generate_with(opts, progress)?;
     write_outputs(&generation.files, out_dir)?;
     Ok(generation)
 }
@@ -315,67 +373,4 @@ fn label_dir(root: &Path, dir: &Path) -> PathBuf {
         Ok(relative) => relative.to_path_buf(),
         Err(_) => dir.to_path_buf(),
     }
-}
-
-/// Every success, in order, or every failure, in order.
-fn all_ok<T>(results: Vec<Result<T, BuildError>>) -> Result<Vec<T>, GenError> {
-    let mut built = Vec::with_capacity(results.len());
-    let mut errors = Vec::new();
-    for result in results {
-        match result {
-            Ok(b) => built.push(b),
-            Err(e) => errors.push(e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(built)
-    } else {
-        Err(GenError::Build(errors))
-    }
-}
-
-/// Each job given to `feed` with its disassembly.
-fn finish(feed: Mutex<Feed>) -> Result<Vec<(usize, Vec<String>)>, BuildError> {
-    let feed = feed.into_inner().unwrap_or_else(PoisonError::into_inner);
-    let listings = feed.disassembler.finish().map_err(BuildError::Toolchain)?;
-    Ok(feed.jobs.into_iter().zip(listings).collect())
-}
-
-/// Compile and lower job `index` (`job`), and hand its object to its
-/// target's llvm-objdump (`feed`).
-fn build(
-    toolchain: &Toolchain,
-    job: &Job,
-    index: usize,
-    feed: &Mutex<Feed>,
-) -> Result<Built, BuildError> {
-    let compiled = toolchain
-        .compile(job.target, job.unit)
-        .map_err(BuildError::Toolchain)?;
-    let group =
-        lower::lower(&compiled.object, job.target, &job.unit.name).map_err(BuildError::Lower)?;
-    {
-        let mut feed = feed.lock().unwrap_or_else(PoisonError::into_inner);
-        feed.disassembler.add(ObjectCode {
-            name: &job.unit.name,
-            object: &compiled.object,
-            code_len: group.code.len(),
-        });
-        feed.jobs.push(index);
-    }
-    let warnings = if compiled.warnings.trim().is_empty() {
-        String::new()
-    } else {
-        format!(
-            "warnings for `{}` on {}:\n{}",
-            job.unit.name,
-            job.target.triple,
-            compiled.warnings.trim_end()
-        )
-    };
-    Ok(Built {
-        group,
-        warnings,
-        clang_time: compiled.clang_time,
-    })
 }

@@ -144,6 +144,9 @@ pub struct ToolPath {
     pub tool: Tool,
     pub path: PathBuf,
     pub version: Version,
+    /// What `--version` printed, exactly: it tells builds of one version
+    /// apart, for the stencil cache's keys.
+    pub version_text: String,
 }
 
 /// Where to look for the tools.
@@ -387,7 +390,7 @@ impl Toolchain {
     /// Compile one translation unit for `target`.
     pub fn compile(&self, target: &Target, unit: &CSource) -> Result<Compiled, ToolchainError> {
         let dir = tempfile::tempdir().map_err(|error| ToolchainError::Temp { error })?;
-        let object_name = format!("{}.o", unit.name);
+        let object_name = object_name(unit);
         std::fs::write(dir.path().join(&unit.file_name), &unit.text)
             .map_err(|error| ToolchainError::Temp { error })?;
         let mut command = Command::new(&self.clang.path);
@@ -395,8 +398,7 @@ impl Toolchain {
         // diagnostics and out of the object file.
         command
             .current_dir(dir.path())
-            .args(compile_args(target))
-            .args(["-x", "c", &unit.file_name, "-o", &object_name]);
+            .args(unit_args(target, unit));
         let start = Instant::now();
         let output = run(&self.clang, &mut command)?;
         let clang_time = start.elapsed();
@@ -437,11 +439,23 @@ impl Toolchain {
         Ok(disassembler.finish()?.pop().unwrap_or_default())
     }
 
+    /// clang's command line for `unit`, as [`Toolchain::compile`] runs it
+    /// in a temporary directory.
+    pub fn compile_command_line(&self, target: &Target, unit: &CSource) -> String {
+        command_line(&self.clang.path, &unit_args(target, unit))
+    }
+
+    /// llvm-objdump's command line, as a [`Disassembler`] runs it.
+    pub fn disassembler_command_line(&self) -> String {
+        let args: Vec<String> = OBJDUMP_ARGS.iter().map(|a| a.to_string()).collect();
+        command_line(&self.objdump.path, &args)
+    }
+
     /// Start llvm-objdump for objects of `target`, to be given to it with
     /// [`Disassembler::add`] as they are built.
     pub fn start_disassembler(&self, target: &Target) -> Result<Disassembler, ToolchainError> {
         let mut child = Command::new(&self.objdump.path)
-            .args(["--disassemble", "--reloc", "-"])
+            .args(OBJDUMP_ARGS)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -530,9 +544,34 @@ impl Disassembler {
         });
     }
 
+    /// Hand objdump one more object, whose listing is wanted whole (see
+    /// [`Disassembler::finish_listings`]).
+    pub fn add_object(&mut self, name: &str, object: &[u8]) {
+        self.add(ObjectCode {
+            name,
+            object,
+            code_len: object.len(),
+        });
+    }
+
     /// The disassembly of every object added, in the order they were
     /// added, each as [`Toolchain::disassemble`] gives it.
-    pub fn finish(mut self) -> Result<Vec<Vec<String>>, ToolchainError> {
+    pub fn finish(self) -> Result<Vec<Vec<String>>, ToolchainError> {
+        let section = self.section;
+        let code_lens: Vec<usize> = self.added.iter().map(|a| a.code_len).collect();
+        let listings = self.finish_listings()?;
+        Ok(listings
+            .iter()
+            .zip(code_lens)
+            .map(|(listing, code_len)| disassembly::tidy(listing, section, code_len))
+            .collect())
+    }
+
+    /// objdump's listing of every object added, in the order they were
+    /// added, whole and untidied but for the line naming the archive
+    /// member (which depends on the order); [`tidy_listing`] makes one the
+    /// disassembly of a stencil.
+    pub fn finish_listings(mut self) -> Result<Vec<String>, ToolchainError> {
         // Closing stdin ends the archive. objdump reads all of it before
         // printing anything, so waiting for its output cannot block it.
         drop(self.stdin.take());
@@ -570,11 +609,12 @@ impl Disassembler {
                 stderr: "llvm-objdump printed nothing for this object".to_string(),
             });
         }
-        Ok(self
-            .added
-            .iter()
-            .zip(parts)
-            .map(|(added, part)| disassembly::tidy(part, self.section, added.code_len))
+        Ok(parts
+            .into_iter()
+            .map(|part| {
+                let body = part.split_once('\n').map_or("", |(_, body)| body);
+                body.to_string()
+            })
             .collect())
     }
 
@@ -641,11 +681,60 @@ pub fn compile_args(target: &Target) -> Vec<String> {
     args
 }
 
+/// Every clang argument for compiling `unit` for `target`, input and
+/// output names included: [`Toolchain::compile`] runs exactly these.
+pub fn unit_args(target: &Target, unit: &CSource) -> Vec<String> {
+    let mut args = compile_args(target);
+    args.extend([
+        "-x".to_string(),
+        "c".to_string(),
+        unit.file_name.clone(),
+        "-o".to_string(),
+        object_name(unit),
+    ]);
+    args
+}
+
+fn object_name(unit: &CSource) -> String {
+    format!("{}.o", unit.name)
+}
+
+/// llvm-objdump's arguments: an archive of objects on stdin.
+const OBJDUMP_ARGS: [&str; 3] = ["--disassemble", "--reloc", "-"];
+
+/// A command line as one might type it, for `--verbose` output.
+fn command_line(program: &Path, args: &[String]) -> String {
+    let mut line = quote(&program.to_string_lossy());
+    for arg in args {
+        line.push(' ');
+        line.push_str(&quote(arg));
+    }
+    line
+}
+
+/// `word` quoted for a POSIX shell when it needs to be.
+fn quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_=./:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// The section that holds a stencil's code.
-fn code_section(target: &Target) -> &'static str {
+pub fn code_section(target: &Target) -> &'static str {
     match target.format {
         Format::Elf => ".text",
     }
+}
+
+/// The disassembly of a stencil of `target` from objdump's `listing` of
+/// its object (see [`Disassembler::finish_listings`]): the code section's
+/// instructions and relocations below `code_len`, the length after
+/// lowering.
+pub fn tidy_listing(target: &Target, listing: &str, code_len: usize) -> Vec<String> {
+    disassembly::tidy(listing, code_section(target), code_len)
 }
 
 /// The first candidate of the wanted version; else an error about the
@@ -654,12 +743,14 @@ fn find_tool(search: &Search, tool: Tool) -> Result<ToolPath, ToolchainError> {
     let (paths, places) = search.candidates(tool);
     let mut wrong: Option<(PathBuf, String)> = None;
     for path in paths.iter().filter(|p| p.is_file()) {
-        match tool_version(tool, path)? {
+        let version_text = version_output(tool, path)?;
+        match parse_version(&version_text) {
             Some(version) if version.major == search.major => {
                 return Ok(ToolPath {
                     tool,
                     path: path.clone(),
                     version,
+                    version_text,
                 })
             }
             Some(version) => {
@@ -685,8 +776,8 @@ fn find_tool(search: &Search, tool: Tool) -> Result<ToolPath, ToolchainError> {
     }
 }
 
-/// What `path --version` says, `None` if it names no version.
-fn tool_version(tool: Tool, path: &Path) -> Result<Option<Version>, ToolchainError> {
+/// What `path --version` prints.
+fn version_output(tool: Tool, path: &Path) -> Result<String, ToolchainError> {
     let output = Command::new(path)
         .arg("--version")
         .stdin(Stdio::null())
@@ -696,7 +787,7 @@ fn tool_version(tool: Tool, path: &Path) -> Result<Option<Version>, ToolchainErr
             path: path.to_path_buf(),
             error,
         })?;
-    Ok(parse_version(&String::from_utf8_lossy(&output.stdout)))
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 fn run(tool: &ToolPath, command: &mut Command) -> Result<Output, ToolchainError> {
@@ -766,3 +857,20 @@ fn canonical(path: &OsStr) -> OsString {
 
 mod archive;
 pub mod disassembly;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines_quote_only_what_a_shell_would_split() {
+        let args: Vec<String> = ["--target=x86_64-unknown-linux-gnu", "-x", "it's a.c", ""]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        assert_eq!(
+            command_line(Path::new("/usr/bin/clang-19"), &args),
+            "/usr/bin/clang-19 --target=x86_64-unknown-linux-gnu -x 'it'\\''s a.c' ''"
+        );
+    }
+}

@@ -1,8 +1,11 @@
-//! `cargo xtask gen-stencils`: regenerate `generated/`.
+//! `cargo xtask gen-stencils`: regenerate `generated/`, or with `--check`
+//! tell whether it is fresh.
+
+mod progress;
 
 use std::path::{Path, PathBuf};
 
-use stencil_gen::pipeline::{self, GenOptions};
+use stencil_gen::pipeline::{self, GenOptions, Generation};
 use stencil_gen::toolchain::PINNED_LLVM_MAJOR;
 
 use crate::{targets, workspace_root};
@@ -24,6 +27,19 @@ pub struct Args {
     /// Output directory (default: generated/ in the workspace).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Compile every translation unit afresh; read and write no stencil cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Stencil cache directory (default: target/stencil-cache in the workspace).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
+    /// Print each clang and llvm-objdump command line.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Write nothing; compare a fresh generation with the output directory
+    /// and exit with status 1 if it is stale.
+    #[arg(long)]
+    check: bool,
 }
 
 pub fn run(args: &Args) -> Result<(), String> {
@@ -47,12 +63,38 @@ pub fn run(args: &Args) -> Result<(), String> {
     opts.llvm_bin_dir = args.llvm_bin_dir.as_deref().map(from_cwd);
     opts.jobs = args.jobs.map(usize::from);
     opts.llvm_major = PINNED_LLVM_MAJOR;
+    if args.no_cache {
+        opts.cache_dir = None;
+    } else if let Some(dir) = &args.cache_dir {
+        opts.cache_dir = Some(from_cwd(dir));
+    }
 
-    let generation = pipeline::run(&opts, &out).map_err(|e| e.to_string())?;
+    let display = progress::Display::new(args.verbose);
+    let generation = if args.check {
+        pipeline::generate_with(&opts, &display)
+    } else {
+        pipeline::run_with(&opts, &out, &display)
+    };
+    display.finish();
+    let generation = generation.map_err(|e| e.to_string())?;
+    print_report(&generation);
+    if args.check {
+        check(&generation, &out)
+    } else {
+        for file in &generation.files {
+            println!("  wrote {}", out.join(&file.path).display());
+        }
+        Ok(())
+    }
+}
 
+fn print_report(generation: &Generation) {
     let report = &generation.report;
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
+    }
+    for (unit, why) in &report.rejected {
+        eprintln!("warning: rebuilt the stencil cache entry of {unit}: {why}");
     }
     println!(
         "generated {} uops for {} with clang {} ({})",
@@ -61,12 +103,22 @@ pub fn run(args: &Args) -> Result<(), String> {
         report.llvm_version,
         report.clang_path.display()
     );
+    println!("{}", progress::summary(report));
     println!(
-        "{} jobs; total {:.2?}, compile phase {:.2?}, clang summed {:.2?}",
-        report.jobs, report.total_time, report.compile_time, report.clang_time
+        "{} jobs; compile phase {:.2?}, clang summed {:.2?}",
+        report.jobs, report.compile_time, report.clang_time
     );
-    for file in &generation.files {
-        println!("  wrote {}", out.join(&file.path).display());
+}
+
+/// Compare `generation` with the files in `out` and print what differs;
+/// an error when anything is stale.
+fn check(generation: &Generation, out: &Path) -> Result<(), String> {
+    let found_llvm = generation.report.llvm_version.to_string();
+    let report = stencil_gen::check::check(generation, out, &found_llvm);
+    println!("{report}");
+    if report.is_fresh() {
+        Ok(())
+    } else {
+        Err(format!("the stencils in {} are stale", out.display()))
     }
-    Ok(())
 }
