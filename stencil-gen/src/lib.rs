@@ -2,8 +2,11 @@
 //!
 //! Data flows one way through these modules:
 //! `emit_c` -> `toolchain` -> `obj` -> `lower` -> `writer`, driven by
-//! `pipeline`.
+//! `pipeline`, which keeps what clang and llvm-objdump made in `cache`.
 
+pub mod cache;
+pub mod check;
+pub mod diff;
 pub mod digest;
 pub mod emit_c;
 pub mod inspect;

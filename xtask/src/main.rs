@@ -4,6 +4,7 @@
 //! prints before exiting with status 1.
 
 mod bench;
+mod diff_stencils;
 mod gen_stencils;
 mod inspect_object;
 mod targets;
@@ -28,6 +29,8 @@ struct Cli {
 enum Command {
     /// Generate the stencils of the uop definitions into `generated/`.
     GenStencils(gen_stencils::Args),
+    /// Compare the stencils of two LLVM versions, or of a git revision and the working tree.
+    DiffStencils(diff_stencils::Args),
     /// Show how an object file lowers into a stencil.
     InspectObject(inspect_object::Args),
     /// Measure emission, JIT vs interpreter run time, and generation vs clang.
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::GenStencils(args) => gen_stencils::run(&args),
+        Command::DiffStencils(args) => diff_stencils::run(&args),
         Command::InspectObject(args) => inspect_object::run(&args),
         Command::Bench(args) => bench::run(&args),
     };
