@@ -35,8 +35,11 @@ pub enum HoleKind {
     /// 64-bit `S - P` (`R_X86_64_PC64`, `R_AARCH64_PREL64`).
     PcRel64,
     /// x86-64 RIP-relative load of a GOT slot (`R_X86_64_GOTPCREL`,
-    /// `R_X86_64_GOTPCRELX`, `R_X86_64_REX_GOTPCRELX`). `S` is the slot's
-    /// address; the slot lives in the stencil's data and is patched first.
+    /// `R_X86_64_GOTPCRELX`, `R_X86_64_REX_GOTPCRELX`): the disp32 is
+    /// `S - P`, as for `PcRel32`. The hole's addend keeps the ELF addend
+    /// (-4, as the disp32 ends the instruction), so `S` is the slot's
+    /// address minus 4 and the slot is read at `S + 4`. The slot lives in
+    /// the stencil's data and is patched first.
     /// The patcher relaxes the instruction to a direct form when the slot's
     /// content allows: `mov` to `mov $imm32` or `lea`, `call *`/`jmp *` to a
     /// direct `call`/`jmp`.

@@ -38,7 +38,7 @@ pub(crate) fn got_load_form(buf: &[u8], at: usize) -> Option<GotLoadForm> {
 
 /// Rewrites a recognised GOT load for a slot holding `slot_value`; false
 /// (and `buf` untouched) if no direct form reaches the value.
-#[inline]
+#[inline(always)]
 pub(crate) fn rewrite_got_load(
     buf: &mut [u8],
     at: usize,
@@ -80,14 +80,25 @@ pub(crate) fn rewrite_got_load(
             None => return false,
         },
     };
-    let Some(field) = at
-        .checked_sub(len)
-        .and_then(|start| buf.get_mut(start..at.saturating_add(4)))
-    else {
+    // The rewritten bytes, from `at - len` to `at + 4`: fixed-size copies,
+    // as a copy of `len` bytes would be a call to memcpy.
+    let [a, b, c] = opcode;
+    let [d, e, f, g] = immediate.to_le_bytes();
+    let Some(start) = at.checked_sub(len) else {
         return false;
     };
-    field[..len].copy_from_slice(&opcode[3 - len..]);
-    field[len..].copy_from_slice(&immediate.to_le_bytes());
+    let rest = buf.get_mut(start..);
+    if len == 3 {
+        let Some(field) = rest.and_then(|rest| rest.first_chunk_mut::<7>()) else {
+            return false;
+        };
+        *field = [a, b, c, d, e, f, g];
+    } else {
+        let Some(field) = rest.and_then(|rest| rest.first_chunk_mut::<6>()) else {
+            return false;
+        };
+        *field = [b, c, d, e, f, g];
+    }
     true
 }
 
