@@ -3,6 +3,8 @@
 
 mod emulation;
 
+use emulation::Guest;
+
 use runtime::StencilTable;
 use vm::interp::Interpreter;
 use vm::jit::compile_ops;
@@ -28,12 +30,19 @@ fn emulate(p: &Program, args: &[i64]) -> (Result<i64, RunError>, Option<usize>) 
     let mut state = VmState::new(p, args).unwrap();
     let ops = compile_ops(table(), p).unwrap();
     let stack_cap = p.layout.max_depth as usize;
-    let reply = emulation::run(table(), &ops, &state.locals, &state.heap, stack_cap);
+    let reply = emulation::run(
+        Guest::Aarch64,
+        table(),
+        &ops,
+        &state.locals,
+        &state.heap,
+        stack_cap,
+    );
     if reply.status == -1 {
         return (Ok(reply.result), None);
     }
     let pc = usize::try_from(reply.status).expect("status is -1 or a pc");
-    let emu_heap = emulation::Reply::heap_base(state.locals.len()) as i64;
+    let emu_heap = Guest::Aarch64.heap_base(state.locals.len()) as i64;
     let emu_end = emu_heap + 8 * (state.heap.len() as i64 + 1);
     let host_heap = state.heap.as_ptr() as i64;
     // A value in the emulated heap's address range is taken for a pointer:

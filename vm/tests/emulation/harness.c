@@ -1,9 +1,9 @@
 /*
- * Freestanding aarch64 Linux program that runs one patched trace under
- * emulation. It reads a request from stdin, maps the trace's bytes at the
- * address they were patched for, enters the shim, and writes the VM state
- * back to stdout. No libc: raw system calls only, so it builds with clang
- * and lld alone.
+ * Freestanding Linux program that runs one patched trace under qemu-user,
+ * for aarch64, riscv64 and i386 guests. It reads a request from stdin,
+ * maps the trace's bytes at the address they were patched for, enters the
+ * shim, and writes the VM state back to stdout. No libc: raw system calls
+ * only, so it builds with clang and lld alone.
  *
  * Request (little-endian u64 words):
  *   magic, code_base, code_len, state_base, n_locals, heap_len, stack_cap,
@@ -18,14 +18,21 @@
 #define REQUEST_MAGIC 0x51455255504f5453ull /* "STOPUREQ" */
 #define REPLY_MAGIC 0x594c504552504f54ull   /* "TOPREPLY" */
 
+/* Every field on 8 bytes whatever the pointer size (docs/stencil-abi.md). */
 typedef struct vm_frame {
-    int64_t *locals;
-    int64_t *heap;
-    int64_t heap_len;
-    int64_t *sp;
-    int64_t result;
+    int64_t *locals __attribute__((aligned(8)));
+    int64_t *heap __attribute__((aligned(8)));
+    int64_t heap_len __attribute__((aligned(8)));
+    int64_t *sp __attribute__((aligned(8)));
+    int64_t result __attribute__((aligned(8)));
 } vm_frame;
 
+#if defined(__aarch64__)
+#define SYS_READ 63
+#define SYS_WRITE 64
+#define SYS_EXIT_GROUP 94
+#define SYS_MMAP 222
+#define SYS_MPROTECT 226
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
     register long x8 __asm__("x8") = n;
     register long x0 __asm__("x0") = a;
@@ -40,12 +47,45 @@ static long sys6(long n, long a, long b, long c, long d, long e, long f) {
                      : "memory");
     return x0;
 }
-
+#elif defined(__riscv) && __riscv_xlen == 64
 #define SYS_READ 63
 #define SYS_WRITE 64
 #define SYS_EXIT_GROUP 94
 #define SYS_MMAP 222
 #define SYS_MPROTECT 226
+static long sys6(long n, long a, long b, long c, long d, long e, long f) {
+    register long a7 __asm__("a7") = n;
+    register long a0 __asm__("a0") = a;
+    register long a1 __asm__("a1") = b;
+    register long a2 __asm__("a2") = c;
+    register long a3 __asm__("a3") = d;
+    register long a4 __asm__("a4") = e;
+    register long a5 __asm__("a5") = f;
+    __asm__ volatile("ecall"
+                     : "+r"(a0)
+                     : "r"(a7), "r"(a1), "r"(a2), "r"(a3), "r"(a4), "r"(a5)
+                     : "memory");
+    return a0;
+}
+#elif defined(__i386__)
+#define SYS_READ 3
+#define SYS_WRITE 4
+#define SYS_EXIT_GROUP 252
+#define SYS_MMAP 192 /* mmap2: the offset is in pages; always 0 here */
+#define SYS_MPROTECT 125
+static long sys6(long n, long a, long b, long c, long d, long e, long f) {
+    long ret;
+    (void)f;
+    /* The sixth argument goes in %ebp, which is only ever 0 here. */
+    __asm__ volatile("push %%ebp\n\txor %%ebp, %%ebp\n\tint $0x80\n\tpop %%ebp"
+                     : "=a"(ret)
+                     : "a"(n), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e)
+                     : "memory");
+    return ret;
+}
+#else
+#error "unsupported guest"
+#endif
 
 __attribute__((noreturn)) static void die(int code) {
     sys6(SYS_EXIT_GROUP, code, 0, 0, 0, 0, 0);
@@ -84,11 +124,13 @@ static void write_word(uint64_t w) { write_all(&w, 8); }
 
 static char *map_fixed(uint64_t addr, uint64_t len) {
     const long prot_rw = 3, map_private_anon_fixed_noreplace = 0x02 | 0x20 | 0x100000;
-    long p = sys6(SYS_MMAP, (long)addr, (long)len, prot_rw,
+    if ((uint64_t)(uintptr_t)addr != addr || (uint64_t)(unsigned long)len != len)
+        die(17);
+    long p = sys6(SYS_MMAP, (long)(uintptr_t)addr, (long)len, prot_rw,
                   map_private_anon_fixed_noreplace, -1, 0);
-    if (p != (long)addr)
+    if ((uint64_t)(uintptr_t)p != addr)
         die(12);
-    return (char *)p;
+    return (char *)(uintptr_t)p;
 }
 
 static uint64_t page_round(uint64_t n) { return (n + 0xffff) & ~(uint64_t)0xffff; }
@@ -102,24 +144,42 @@ __attribute__((used, noinline)) int64_t vm_hash(int64_t a, int64_t b) {
     return (int64_t)x;
 }
 
+/* IEEE square root, correctly rounded, in the guest's own instruction. */
 __attribute__((used, noinline)) double vm_sqrt(double a) {
     double r;
+#if defined(__aarch64__)
     __asm__("fsqrt %d0, %d1" : "=w"(r) : "w"(a));
+#elif defined(__riscv)
+    __asm__("fsqrt.d %0, %1" : "=f"(r) : "f"(a));
+#else
+    __asm__("sqrtsd %1, %0" : "=x"(r) : "x"(a));
+#endif
     return r;
 }
 
 /* Make freshly written code visible to instruction fetch. */
 static void flush_icache(char *start, uint64_t len) {
+#if defined(__aarch64__)
     for (uint64_t off = 0; off < len; off += 4)
         __asm__ volatile("dc cvau, %0" ::"r"(start + off) : "memory");
     __asm__ volatile("dsb ish" ::: "memory");
     for (uint64_t off = 0; off < len; off += 4)
         __asm__ volatile("ic ivau, %0" ::"r"(start + off) : "memory");
     __asm__ volatile("dsb ish\n\tisb" ::: "memory");
+#elif defined(__riscv)
+    (void)start, (void)len;
+    __asm__ volatile("fence.i" ::: "memory");
+#else
+    (void)start, (void)len; /* x86 keeps instruction fetch coherent */
+#endif
 }
 
 typedef int64_t (*shim_fn)(vm_frame *, int64_t *);
 
+#if defined(__i386__)
+/* The kernel enters with %esp 16-byte aligned and no return address. */
+__attribute__((force_align_arg_pointer))
+#endif
 __attribute__((noreturn)) void _start(void) {
     if (read_word() != REQUEST_MAGIC)
         die(13);
@@ -142,7 +202,7 @@ __attribute__((noreturn)) void _start(void) {
     char *code = map_fixed(code_base, page_round(code_len));
     read_all(code, code_len);
     const long prot_rx = 5;
-    if (sys6(SYS_MPROTECT, (long)code, (long)page_round(code_len), prot_rx, 0, 0, 0) != 0)
+    if (sys6(SYS_MPROTECT, (long)(uintptr_t)code, (long)page_round(code_len), prot_rx, 0, 0, 0) != 0)
         die(15);
     flush_icache(code, code_len);
 
@@ -151,7 +211,7 @@ __attribute__((noreturn)) void _start(void) {
     frame->heap_len = (int64_t)heap_len;
     frame->sp = 0;
     frame->result = 0;
-    int64_t status = ((shim_fn)code)(frame, stack + depth);
+    int64_t status = ((shim_fn)(uintptr_t)code)(frame, stack + depth);
     int64_t *sp = frame->sp;
     if (sp < stack || sp > stack + stack_cap)
         die(16);
