@@ -1283,7 +1283,7 @@ static UOP_SQRT_F64_CODE: [u8; 20] = [
     0x11, 0x45, 0xf8, 0x58,
 ];
 static UOP_SQRT_F64_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 9, kind: HoleKind::X86_64GotLoad, value: HoleValue::Data, addend: -4 },
+    Hole { offset: 9, kind: HoleKind::X86_64GotLoadNoRex, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_SQRT_F64_DATA: [u8; 8] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -1504,7 +1504,7 @@ static UOP_ADD_IMM_CODE: [u8; 10] = [
     0x8b, 0x05, 0x00, 0x00, 0x00, 0x00, 0x49, 0x01, 0x45, 0xf8,
 ];
 static UOP_ADD_IMM_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 2, kind: HoleKind::X86_64GotLoad, value: HoleValue::Data, addend: -4 },
+    Hole { offset: 2, kind: HoleKind::X86_64GotLoadNoRex, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_ADD_IMM_DATA: [u8; 8] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -1694,7 +1694,7 @@ static UOP_HASH_I64_CODE: [u8; 27] = [
     0x00, 0x00, 0x00, 0x49, 0x89, 0x45, 0xf0, 0x49, 0x89, 0xdd, 0x58,
 ];
 static UOP_HASH_I64_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 15, kind: HoleKind::X86_64GotLoad, value: HoleValue::Data, addend: -4 },
+    Hole { offset: 15, kind: HoleKind::X86_64GotLoadNoRex, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_HASH_I64_DATA: [u8; 8] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -1943,7 +1943,7 @@ static UOP_PUSH_SMALL_CODE: [u8; 14] = [
     0x8b, 0x05, 0x00, 0x00, 0x00, 0x00, 0x49, 0x89, 0x45, 0x00, 0x49, 0x83, 0xc5, 0x08,
 ];
 static UOP_PUSH_SMALL_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 2, kind: HoleKind::X86_64GotLoad, value: HoleValue::Data, addend: -4 },
+    Hole { offset: 2, kind: HoleKind::X86_64GotLoadNoRex, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_PUSH_SMALL_DATA: [u8; 8] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -2037,7 +2037,7 @@ static UOP_LOAD_LOCAL_CODE: [u8; 22] = [
     0x45, 0x00, 0x49, 0x83, 0xc5, 0x08,
 ];
 static UOP_LOAD_LOCAL_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 6, kind: HoleKind::X86_64GotLoad, value: HoleValue::Data, addend: -4 },
+    Hole { offset: 6, kind: HoleKind::X86_64GotLoadNoRex, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_LOAD_LOCAL_DATA: [u8; 8] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -2062,7 +2062,7 @@ static UOP_STORE_LOCAL_CODE: [u8; 22] = [
     0x00, 0x00, 0x48, 0x89, 0x04, 0xd1,
 ];
 static UOP_STORE_LOCAL_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 14, kind: HoleKind::X86_64GotLoad, value: HoleValue::Data, addend: -4 },
+    Hole { offset: 14, kind: HoleKind::X86_64GotLoadNoRex, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_STORE_LOCAL_DATA: [u8; 8] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -2084,7 +2084,7 @@ static UOP_INC_LOCAL_CODE: [u8; 14] = [
     0x49, 0x8b, 0x04, 0x24, 0x8b, 0x0d, 0x00, 0x00, 0x00, 0x00, 0x48, 0xff, 0x04, 0xc8,
 ];
 static UOP_INC_LOCAL_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 6, kind: HoleKind::X86_64GotLoad, value: HoleValue::Data, addend: -4 },
+    Hole { offset: 6, kind: HoleKind::X86_64GotLoadNoRex, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_INC_LOCAL_DATA: [u8; 8] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,

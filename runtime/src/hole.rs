@@ -34,16 +34,26 @@ pub enum HoleKind {
     PcRel32,
     /// 64-bit `S - P` (`R_X86_64_PC64`, `R_AARCH64_PREL64`).
     PcRel64,
-    /// x86-64 RIP-relative load of a GOT slot (`R_X86_64_GOTPCREL`,
-    /// `R_X86_64_GOTPCRELX`, `R_X86_64_REX_GOTPCRELX`): the disp32 is
-    /// `S - P`, as for `PcRel32`. The hole's addend keeps the ELF addend
-    /// (-4, as the disp32 ends the instruction), so `S` is the slot's
-    /// address minus 4 and the slot is read at `S + 4`. The slot lives in
-    /// the stencil's data and is patched first.
-    /// The patcher relaxes the instruction to a direct form when the slot's
-    /// content allows: `mov` to `mov $imm32` or `lea`, `call *`/`jmp *` to a
-    /// direct `call`/`jmp`.
+    /// x86-64 RIP-relative load of a GOT slot by an instruction with a REX
+    /// prefix (`R_X86_64_REX_GOTPCRELX`): the REX prefix, opcode and ModRM
+    /// are the three bytes before the hole. The disp32 is `S - P`, as for
+    /// `PcRel32`. The hole's addend keeps the ELF addend (-4, as the disp32
+    /// ends the instruction), so `S` is the slot's address minus 4 and the
+    /// slot is read at `S + 4`. The slot lives in the stencil's data and is
+    /// patched first.
+    /// The patcher relaxes `mov` to `mov $imm32` or `lea` when the slot's
+    /// content allows.
     X86_64GotLoad,
+    /// As [`HoleKind::X86_64GotLoad`], for an instruction without a REX
+    /// prefix (`R_X86_64_GOTPCRELX`): the opcode and ModRM are the two bytes
+    /// before the hole, and the byte before them belongs to another
+    /// instruction. The patcher relaxes the 32-bit `mov` to `mov $imm32`,
+    /// `call *`/`jmp *` to a direct `call`/`jmp`.
+    X86_64GotLoadNoRex,
+    /// As [`HoleKind::X86_64GotLoad`], for an instruction the relocation
+    /// says nothing about (`R_X86_64_GOTPCREL`): patched as `PcRel32` to
+    /// the slot and never rewritten.
+    X86_64GotLoadUnrelaxed,
     /// AArch64 `B`/`BL` imm26, `(S - P) >> 2` (`R_AARCH64_JUMP26`,
     /// `R_AARCH64_CALL26`). Out of range calls to external symbols go
     /// through a trampoline.

@@ -11,7 +11,7 @@ use crate::hole::HoleKind;
 mod relax;
 
 pub use relax::relax_x86_64_got_load;
-pub(crate) use relax::{got_load_form, rewrite_got_load, GotLoadForm};
+pub(crate) use relax::{got_load_form, relaxes_to_immediate, rewrite_got_load};
 
 /// Why a hole could not be patched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,7 +118,10 @@ pub fn patch(
             let value = i32::try_from(target as i64).map_err(|_| out_of_range)?;
             field.copy_from_slice(&value.to_le_bytes());
         }
-        HoleKind::PcRel32 | HoleKind::X86_64GotLoad => {
+        HoleKind::PcRel32
+        | HoleKind::X86_64GotLoad
+        | HoleKind::X86_64GotLoadNoRex
+        | HoleKind::X86_64GotLoadUnrelaxed => {
             let value = i32::try_from(pc_relative).map_err(|_| out_of_range)?;
             field.copy_from_slice(&value.to_le_bytes());
         }

@@ -279,14 +279,25 @@ fn bad_jump_target_is_refused() {
 
 #[test]
 fn unknown_uop_is_refused() {
+    // One past the last uop of the table.
+    let unknown = TABLE.uops.len() as u16;
     assert_eq!(
-        layout(&TABLE, &[op(ZERO), op(11)]),
-        Err(EmitError::UnknownUop { op: 1, uop: 11 })
+        layout(&TABLE, &[op(ZERO), op(unknown)]),
+        Err(EmitError::UnknownUop {
+            op: 1,
+            uop: unknown
+        })
     );
     // A layout whose recomputation failed is fit for no trace.
     let mut layout = layout(&TABLE, &[op(ZERO), op(RETURN)]).unwrap();
-    let error = layout.recompute(&TABLE, &[op(ZERO), op(11)], 16);
-    assert_eq!(error, Err(EmitError::UnknownUop { op: 1, uop: 11 }));
+    let error = layout.recompute(&TABLE, &[op(ZERO), op(unknown)], 16);
+    assert_eq!(
+        error,
+        Err(EmitError::UnknownUop {
+            op: 1,
+            uop: unknown
+        })
+    );
     let mut buf = vec![0; 4096];
     for ops in [&[op(ZERO)][..], &[op(ZERO), op(RETURN)], &[]] {
         assert_eq!(
@@ -483,6 +494,11 @@ fn prepared_trace_emits_the_same_bytes() {
             },
             op(RETURN),
         ],
+        vec![
+            with_oparg(ADD_OPARG_MOVL, 0x8000_0000),
+            with_oparg(ADD_OPARG_MOVL, 3),
+            op(RETURN),
+        ],
     ];
     let symbol_sets = [[0x10_0000, 0x10_0040], [0x7FFF_FFF0_0000, 0x1_0000_0040]];
     for ops in &traces {
@@ -517,6 +533,12 @@ fn prepared_trace_repatches_only_moving_holes() {
     ];
     let prepared = runtime::PreparedTrace::new(&TABLE, &ops, &symbols).unwrap();
     assert_eq!(prepared.moving_holes(true), 1);
+    // A 32-bit load of the oparg without a REX prefix becomes an immediate
+    // once and for all too.
+    let ops = [with_oparg(ADD_OPARG_MOVL, u32::MAX), op(RETURN)];
+    let prepared = runtime::PreparedTrace::new(&TABLE, &ops, &symbols).unwrap();
+    assert_eq!(prepared.moving_holes(true), 0);
+    assert_eq!(prepared.moving_holes(false), 0);
 }
 
 #[test]

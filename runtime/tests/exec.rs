@@ -92,6 +92,29 @@ fn large_operand_keeps_the_got_load() {
 }
 
 #[test]
+fn movl_of_the_oparg_becomes_an_immediate_and_leaves_the_byte_before() {
+    for oparg in [100, 0x8000_0000, u32::MAX] {
+        let ops = [
+            TraceOp {
+                operand: 40,
+                ..op(LOAD_OPERAND)
+            },
+            with_oparg(ADD_OPARG_MOVL, oparg),
+            op(RETURN),
+        ];
+        let trace = ExecutableTrace::new(&TABLE, &ops, &symbols()).unwrap();
+        assert_eq!(run(&trace, 0), 40 + i64::from(oparg), "oparg {oparg:#x}");
+        let start = (trace.op_address(1) - trace.base()) as usize;
+        let code = &trace.bytes()[start..start + 17];
+        // addq $0x48, %rax, untouched; movl $oparg, %ecx; the rest as is.
+        let mut expected = vec![0x48, 0x83, 0xC0, 0x48, 0xC7, 0xC1];
+        expected.extend_from_slice(&oparg.to_le_bytes());
+        expected.extend_from_slice(&[0x48, 0x01, 0xC8, 0x48, 0x83, 0xE8, 0x48]);
+        assert_eq!(code, &expected[..], "oparg {oparg:#x}");
+    }
+}
+
+#[test]
 fn guard_deopts_with_its_target() {
     let trace = ExecutableTrace::new(&TABLE, &arithmetic_trace(100), &symbols()).unwrap();
     assert_eq!(run(&trace, 5), 6);

@@ -95,7 +95,12 @@ fn abs32_signed_must_fit_signed() {
 
 #[test]
 fn pc_rel32_reaches_two_gib_both_ways() {
-    for kind in [HoleKind::PcRel32, HoleKind::X86_64GotLoad] {
+    for kind in [
+        HoleKind::PcRel32,
+        HoleKind::X86_64GotLoad,
+        HoleKind::X86_64GotLoadNoRex,
+        HoleKind::X86_64GotLoadUnrelaxed,
+    ] {
         // call rel32 at 0x1000: E8 rel32, the field at 0x1001, S = callee - 4.
         let mut buf = [0xE8, 0, 0, 0, 0];
         let callee = 0x2000u64;

@@ -33,6 +33,8 @@ const KINDS: &[HoleKind] = &[
     HoleKind::PcRel32,
     HoleKind::PcRel64,
     HoleKind::X86_64GotLoad,
+    HoleKind::X86_64GotLoadNoRex,
+    HoleKind::X86_64GotLoadUnrelaxed,
     HoleKind::Aarch64Branch26,
     HoleKind::Aarch64Branch19,
     HoleKind::Aarch64Branch14,
@@ -59,14 +61,27 @@ const VALUES: &[HoleValue] = &[
     HoleValue::Zero,
 ];
 
-/// Instruction bytes a GOT load may follow: mov, call, jmp, or none.
-const GOT_LOAD_PREFIXES: &[&[u8]] = &[
-    &[0x48, 0x8B, 0x05],
-    &[0x4C, 0x8B, 0x1D],
-    &[0xFF, 0x15],
-    &[0xFF, 0x25],
-    &[0x48, 0x03, 0x05],
+/// Instruction bytes a GOT load of each kind may follow: mov (64 and 32
+/// bits), call, jmp, or an instruction that is not relaxed.
+const GOT_LOAD_PREFIXES: &[(HoleKind, &[u8])] = &[
+    (HoleKind::X86_64GotLoad, &[0x48, 0x8B, 0x05]),
+    (HoleKind::X86_64GotLoad, &[0x4C, 0x8B, 0x1D]),
+    (HoleKind::X86_64GotLoad, &[0x44, 0x8B, 0x05]),
+    (HoleKind::X86_64GotLoad, &[0x48, 0x03, 0x05]),
+    (HoleKind::X86_64GotLoadNoRex, &[0x48, 0x8B, 0x0D]),
+    (HoleKind::X86_64GotLoadNoRex, &[0x8B, 0x05]),
+    (HoleKind::X86_64GotLoadNoRex, &[0xFF, 0x15]),
+    (HoleKind::X86_64GotLoadNoRex, &[0xFF, 0x25]),
+    (HoleKind::X86_64GotLoadNoRex, &[0x03, 0x05]),
+    (HoleKind::X86_64GotLoadUnrelaxed, &[0x48, 0x8B, 0x05]),
 ];
+
+fn is_got_load(kind: HoleKind) -> bool {
+    matches!(
+        kind,
+        HoleKind::X86_64GotLoad | HoleKind::X86_64GotLoadNoRex | HoleKind::X86_64GotLoadUnrelaxed
+    )
+}
 
 fn leak<T>(items: Vec<T>) -> &'static [T] {
     Box::leak(items.into_boxed_slice())
@@ -95,7 +110,7 @@ fn plausible(random: &mut Random, arch: Arch, shim: bool) -> (HoleKind, HoleValu
         (Arch::X86_64, 0) => (HoleKind::Abs64, random.pick(VALUES), 0),
         (Arch::X86_64, 1) => (HoleKind::PcRel32, target, -4),
         (Arch::X86_64, 2) => (HoleKind::Abs32Signed, number, 0),
-        (Arch::X86_64, _) => (HoleKind::X86_64GotLoad, HoleValue::Data, -4),
+        (Arch::X86_64, _) => (random.pick(GOT_LOAD_PREFIXES).0, HoleValue::Data, -4),
         (Arch::Aarch64, 0) => (HoleKind::Aarch64Branch26, target, 0),
         (Arch::Aarch64, 1) => (
             random.pick(&[HoleKind::Aarch64Branch19, HoleKind::Aarch64Branch14]),
@@ -148,11 +163,18 @@ fn holes(
         } else {
             plausible(random, arch, shim)
         };
-        if !code && kind == HoleKind::X86_64GotLoad {
+        if !code && is_got_load(kind) {
             value = HoleValue::Zero;
         }
-        if code && kind == HoleKind::X86_64GotLoad {
-            let prefix = random.pick(GOT_LOAD_PREFIXES);
+        if code && is_got_load(kind) {
+            // Mostly an instruction written for the kind, sometimes one
+            // written for another.
+            let prefixes: Vec<&[u8]> = GOT_LOAD_PREFIXES
+                .iter()
+                .filter(|(k, _)| *k == kind || random.below(8) == 0)
+                .map(|&(_, prefix)| prefix)
+                .collect();
+            let prefix = random.pick(&prefixes);
             at += prefix.len();
             if at + 4 <= bytes.len() {
                 bytes[at - prefix.len()..at].copy_from_slice(prefix);

@@ -145,6 +145,8 @@ pub fn kind_name(kind: HoleKind) -> String {
         HoleKind::PcRel32 => "pc_rel32".into(),
         HoleKind::PcRel64 => "pc_rel64".into(),
         HoleKind::X86_64GotLoad => "x86_64_got_load".into(),
+        HoleKind::X86_64GotLoadNoRex => "x86_64_got_load_no_rex".into(),
+        HoleKind::X86_64GotLoadUnrelaxed => "x86_64_got_load_unrelaxed".into(),
         HoleKind::Aarch64Branch26 => "aarch64_branch26".into(),
         HoleKind::Aarch64Branch19 => "aarch64_branch19".into(),
         HoleKind::Aarch64Branch14 => "aarch64_branch14".into(),

@@ -542,9 +542,11 @@ fn map_relocation(arch: Arch, r_type: u32) -> Option<Mapping> {
             R_X86_64_32S => Direct(HoleKind::Abs32Signed),
             R_X86_64_PC32 | R_X86_64_PLT32 => Direct(HoleKind::PcRel32),
             R_X86_64_PC64 => Direct(HoleKind::PcRel64),
-            R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
-                Got(HoleKind::X86_64GotLoad)
-            }
+            // The relocation type tells which bytes before the disp32 are
+            // the instruction's, hence whether it can be relaxed.
+            R_X86_64_REX_GOTPCRELX => Got(HoleKind::X86_64GotLoad),
+            R_X86_64_GOTPCRELX => Got(HoleKind::X86_64GotLoadNoRex),
+            R_X86_64_GOTPCREL => Got(HoleKind::X86_64GotLoadUnrelaxed),
             _ => return None,
         },
         Arch::Aarch64 => match r_type {

@@ -115,11 +115,14 @@ impl Emission {
             let at = h.offset as usize;
             let location = self.code_base + u64::from(h.offset);
             let target = self.value(&h.value).wrapping_add(h.addend as u64);
-            if h.kind == X86_64GotLoad {
+            if matches!(
+                h.kind,
+                X86_64GotLoad | X86_64GotLoadNoRex | X86_64GotLoadUnrelaxed
+            ) {
                 // The disp32 ends the instruction, so the slot is S + 4.
                 let slot = (target + 4 - self.data_base) as usize;
                 let slot_value = u64::from_le_bytes(data[slot..slot + 8].try_into().unwrap());
-                if relax_x86_64_got_load(&mut code, at, location, slot_value) {
+                if relax_x86_64_got_load(h.kind, &mut code, at, location, slot_value) {
                     continue;
                 }
             }
@@ -293,7 +296,8 @@ fn x86_64_pc64() {
 
 #[test]
 fn x86_64_gotpcrel() {
-    // Without relaxable relocations the assembler emits plain GOTPCREL.
+    // Without relaxable relocations the assembler emits plain GOTPCREL,
+    // which says nothing of the instruction: it is never rewritten.
     let group = lower_asm_with(
         X86,
         &["-Wa,-mrelax-relocations=no"],
@@ -303,7 +307,7 @@ fn x86_64_gotpcrel() {
     // The GOT slot follows the 4 bytes of .rodata, 8-aligned.
     assert_eq!(
         group.code_holes,
-        [hole(3, X86_64GotLoad, Value::Data, 8 - 4)]
+        [hole(3, X86_64GotLoadUnrelaxed, Value::Data, 8 - 4)]
     );
     assert_eq!(group.data_holes, [hole(8, Abs64, helper(), 0)]);
     assert_eq!(group.data.len(), 16);
@@ -311,68 +315,126 @@ fn x86_64_gotpcrel() {
 
     let base = 0x5555_0000_1000;
     let data_base = base + 0x2000;
-    // In reach of a rip-relative lea, out of reach of an imm32: relaxed.
-    let near = 0x5555_1000_0000;
-    let (code, data) = Emission::new(base, data_base)
-        .with(helper(), near)
-        .emit(&group);
-    assert_eq!(read_u64(&data, 8), near);
-    assert_eq!(
-        instruction(X86, &code, base, 0),
-        format!("leaq {:#x}(%rip), %rax # {near:#x}", near - (base + 7))
-    );
-    // Out of reach of both: the load through the GOT slot stays.
-    let far = 0x7f00_0000_0000;
-    let (code, data) = Emission::new(base, data_base)
-        .with(helper(), far)
-        .emit(&group);
-    assert_eq!(read_u64(&data, 8), far);
-    assert_eq!(
-        instruction(X86, &code, base, 0),
-        format!(
-            "movq {:#x}(%rip), %rax # {:#x}",
-            data_base + 8 - (base + 7),
-            data_base + 8
-        )
-    );
+    // Values an imm32 or a rip-relative lea would reach: the load through
+    // the GOT slot stays all the same.
+    for value in [0x1234, 0x5555_1000_0000, 0x7f00_0000_0000] {
+        let (code, data) = Emission::new(base, data_base)
+            .with(helper(), value)
+            .emit(&group);
+        assert_eq!(read_u64(&data, 8), value);
+        assert_eq!(&code[..3], &group.code[..3]);
+        assert_eq!(
+            instruction(X86, &code, base, 0),
+            format!(
+                "movq {:#x}(%rip), %rax # {:#x}",
+                data_base + 8 - (base + 7),
+                data_base + 8
+            )
+        );
+    }
 }
 
 #[test]
 fn x86_64_gotpcrelx() {
+    // No REX prefix: `call *` and the 32-bit `movl` clang emits for the
+    // oparg. `addq $0x48, %rsp` ends with 0x48, a byte that looks like
+    // REX.W right before the `movl`'s opcode.
     let group = lower_asm(
         X86,
-        "pushq %rax\ncallq *helper@GOTPCREL(%rip)\npopq %rax\nretq\n",
+        "pushq %rax\ncallq *helper@GOTPCREL(%rip)\npopq %rax\n\
+         addq $0x48, %rsp\nmovl _JIT_OPARG@GOTPCREL(%rip), %ecx\n\
+         jmpq *helper@GOTPCREL(%rip)\n",
     );
-    assert_eq!(group.code_holes, [hole(3, X86_64GotLoad, Value::Data, -4)]);
-    assert_eq!(group.data_holes, [hole(0, Abs64, helper(), 0)]);
+    assert_eq!(
+        group.code_holes,
+        [
+            hole(3, X86_64GotLoadNoRex, Value::Data, -4),
+            hole(14, X86_64GotLoadNoRex, Value::Data, 8 - 4),
+            hole(20, X86_64GotLoadNoRex, Value::Data, -4),
+        ]
+    );
+    assert_eq!(group.code[8..14], [0x48, 0x83, 0xC4, 0x48, 0x8B, 0x0D]);
+    assert_eq!(
+        group.data_holes,
+        [hole(0, Abs64, helper(), 0), hole(8, Abs64, Value::Oparg, 0)]
+    );
     let base = 0x5555_0000_1000;
     let data_base = base + 0x2000;
     let target = 0x5555_2000_0000;
     let (code, _) = Emission::new(base, data_base)
         .with(helper(), target)
+        .with(Value::Oparg, 0xdead_beef)
         .emit(&group);
-    // Relaxed to a direct call of the same length.
+    let listing: Vec<String> = disassemble(X86, &code, base)
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect();
+    // All relaxed to direct forms of the same length; the `addq` before
+    // the `movl` is intact.
     assert_eq!(
-        instruction(X86, &code, base, 1),
-        format!("addr32 callq {target:#x}")
+        listing,
+        [
+            "pushq %rax".to_string(),
+            format!("addr32 callq {target:#x}"),
+            "popq %rax".to_string(),
+            "addq $0x48, %rsp".to_string(),
+            "movl $0xdeadbeef, %ecx # imm = 0xDEADBEEF".to_string(),
+            "nop".to_string(),
+            format!("jmp {target:#x}"),
+        ]
     );
-    assert_eq!(instruction(X86, &code, base, 7), "popq %rax");
 }
 
 #[test]
 fn x86_64_rex_gotpcrelx() {
-    let group = lower_asm(X86, "movq _JIT_OPERAND@GOTPCREL(%rip), %rcx\nretq\n");
-    assert_eq!(group.code_holes, [hole(3, X86_64GotLoad, Value::Data, -4)]);
-    assert_eq!(group.data_holes, [hole(0, Abs64, Value::Operand, 0)]);
+    // With a REX prefix: a 64-bit `movq`, and a 32-bit `movl` whose REX.R
+    // names %r9d.
+    let group = lower_asm(
+        X86,
+        "movq _JIT_OPERAND@GOTPCREL(%rip), %rcx\n\
+         movl _JIT_OPARG@GOTPCREL(%rip), %r9d\nretq\n",
+    );
+    assert_eq!(
+        group.code_holes,
+        [
+            hole(3, X86_64GotLoad, Value::Data, -4),
+            hole(10, X86_64GotLoad, Value::Data, 8 - 4),
+        ]
+    );
+    assert_eq!(group.code[7..10], [0x44, 0x8B, 0x0D]);
+    assert_eq!(
+        group.data_holes,
+        [
+            hole(0, Abs64, Value::Operand, 0),
+            hole(8, Abs64, Value::Oparg, 0)
+        ]
+    );
     let base = 0x5555_0000_1000;
-    let (code, _) = Emission::new(base, base + 0x2000)
-        .with(Value::Operand, 0x1234)
-        .emit(&group);
-    // An operand that fits an imm32 becomes an immediate move.
+    let emission = |operand, oparg| {
+        Emission::new(base, base + 0x2000)
+            .with(Value::Operand, operand)
+            .with(Value::Oparg, oparg)
+            .emit(&group)
+            .0
+    };
+    // An operand that fits an imm32 becomes an immediate move, and the
+    // `movl` one of the slot's low 32 bits.
+    let code = emission(0x1234, 0xfffe_0001);
     assert_eq!(
         instruction(X86, &code, base, 0),
         "movq $0x1234, %rcx # imm = 0x1234"
     );
+    assert_eq!(
+        instruction(X86, &code, base, 7),
+        "movl $0xfffe0001, %r9d # imm = 0xFFFE0001"
+    );
+    // An operand that fits 32 bits unsigned only: a zero-extending `movl`.
+    let code = emission(0x8000_0000, 7);
+    assert_eq!(
+        instruction(X86, &code, base, 0),
+        "movl $0x80000000, %ecx # imm = 0x80000000"
+    );
+    assert_eq!(instruction(X86, &code, base, 7), "movl $0x7, %r9d");
 }
 
 // ---------------------------------------------------------------- aarch64

@@ -5,7 +5,7 @@ use super::TraceOp;
 use crate::bytes;
 use crate::error::{EmitError, HoleSite, Section};
 use crate::hole::{Arch, Hole, HoleKind, HoleValue};
-use crate::patch::{self, GotLoadForm, PatchError};
+use crate::patch::{self, PatchError};
 use crate::stencil::{Stencil, StencilTable};
 use crate::trampoline::{self, TRAMPOLINE_SIZE};
 
@@ -58,6 +58,7 @@ fn motion(kind: HoleKind, value: HoleValue) -> Motion {
         // A relative field is fixed if both ends are in the trace. A symbol
         // may also be reached through a trampoline depending on the base.
         HoleKind::PcRel32
+        | HoleKind::X86_64GotLoadUnrelaxed
         | HoleKind::PcRel64
         | HoleKind::Aarch64Branch26
         | HoleKind::Aarch64Branch19
@@ -68,8 +69,17 @@ fn motion(kind: HoleKind, value: HoleValue) -> Motion {
         }
         // The page offset of a value out of the trace is fixed.
         HoleKind::Aarch64PageOffset12 { .. } => Motion::Fixed,
-        HoleKind::Aarch64AdrpPage21 | HoleKind::X86_64GotLoad => Motion::Moving,
+        // A relaxed GOT load's bytes depend on the slot's content and, for
+        // `lea` and direct calls, on the distance to it.
+        HoleKind::Aarch64AdrpPage21 | HoleKind::X86_64GotLoad | HoleKind::X86_64GotLoadNoRex => {
+            Motion::Moving
+        }
     }
+}
+
+/// Whether holes of `kind` are GOT loads the patcher may relax.
+fn relaxable(kind: HoleKind) -> bool {
+    matches!(kind, HoleKind::X86_64GotLoad | HoleKind::X86_64GotLoadNoRex)
 }
 
 /// What an emission does with holes that move with the base address.
@@ -295,7 +305,8 @@ impl<'a> Emitter<'a> {
         bytes::copy(code, stencil.code);
         for hole in code_holes {
             if P::FIXED_ONLY {
-                let motion = if hole.kind == HoleKind::X86_64GotLoad {
+                let relaxable = relaxable(hole.kind);
+                let motion = if relaxable {
                     self.fixed_got_load(stencil, hole, place, code, data)?
                 } else {
                     motion(hole.kind, hole.value)
@@ -303,7 +314,7 @@ impl<'a> Emitter<'a> {
                 if motion != Motion::Fixed {
                     pass.moving(moving(hole, Section::Code, motion));
                 }
-                if motion == Motion::Moving || hole.kind == HoleKind::X86_64GotLoad {
+                if motion == Motion::Moving || relaxable {
                     continue;
                 }
             }
@@ -336,8 +347,8 @@ impl<'a> Emitter<'a> {
         let target = self.target(hole, place, Section::Code)?;
         let at = hole.offset as usize;
         let location = place.code.wrapping_add(u64::from(hole.offset));
-        if hole.kind == HoleKind::X86_64GotLoad {
-            if let Some(form) = patch::got_load_form(code, at) {
+        if relaxable(hole.kind) {
+            if let Some(form) = patch::got_load_form(hole.kind, code, at) {
                 let slot_value = self.got_slot(hole, place, data, target)?;
                 if patch::rewrite_got_load(code, at, form, location, slot_value) {
                     return Ok(());
@@ -383,7 +394,7 @@ impl<'a> Emitter<'a> {
     }
 
     /// Relaxes a GOT load now if its result cannot depend on the base: a
-    /// `mov` from a slot whose content is fixed and fits an immediate.
+    /// `mov` from a slot whose content is fixed, to an immediate move.
     fn fixed_got_load(
         &self,
         stencil: &Stencil,
@@ -393,7 +404,7 @@ impl<'a> Emitter<'a> {
         data: &[u8],
     ) -> Result<Motion, EmitError> {
         let at = hole.offset as usize;
-        let Some(form @ GotLoadForm::Mov { .. }) = patch::got_load_form(code, at) else {
+        let Some(form) = patch::got_load_form(hole.kind, code, at) else {
             return Ok(Motion::Moving);
         };
         let target = self.target(hole, place, Section::Code)?;
@@ -407,9 +418,7 @@ impl<'a> Emitter<'a> {
                 || start >= slot_offset + 8
                 || motion(data_hole.kind, data_hole.value) == Motion::Fixed
         });
-        let fits_immediate =
-            i32::try_from(slot_value as i64).is_ok() || u32::try_from(slot_value).is_ok();
-        if !(slot_is_fixed && fits_immediate) {
+        if !(slot_is_fixed && patch::relaxes_to_immediate(form, slot_value)) {
             return Ok(Motion::Moving);
         }
         let location = place.code.wrapping_add(u64::from(hole.offset));

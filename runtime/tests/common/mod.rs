@@ -49,6 +49,17 @@ const fn got_load(offset: u32, slot: i64) -> Hole {
     hole(offset, HoleKind::X86_64GotLoad, HoleValue::Data, slot - 4)
 }
 
+/// As [`got_load`], for an instruction without a REX prefix
+/// (`R_X86_64_GOTPCRELX`).
+const fn got_load_no_rex(offset: u32, slot: i64) -> Hole {
+    hole(
+        offset,
+        HoleKind::X86_64GotLoadNoRex,
+        HoleValue::Data,
+        slot - 4,
+    )
+}
+
 const fn continuation(offset: u32) -> Hole {
     hole(offset, HoleKind::PcRel32, HoleValue::Continue, -4)
 }
@@ -64,11 +75,12 @@ pub const ADD_ARGUMENT: u16 = 7;
 pub const COUNT_DOWN: u16 = 8;
 pub const ZERO: u16 = 9;
 pub const RETURN: u16 = 10;
+pub const ADD_OPARG_MOVL: u16 = 11;
 
 /// The constant `add_constant` adds.
 pub const CONSTANT: i64 = 1000;
 
-static UOPS: [Stencil; 11] = [
+static UOPS: [Stencil; 12] = [
     // load_operand: movq OPERAND@GOTPCREL(%rip), %rax
     Stencil {
         code: &[0x48, 0x8B, 0x05, 0, 0, 0, 0],
@@ -106,7 +118,7 @@ static UOPS: [Stencil; 11] = [
     // popq %rdi
     Stencil {
         code: &[0x57, 0x48, 0x89, 0xC7, 0xFF, 0x15, 0, 0, 0, 0, 0x5F],
-        code_holes: &[got_load(6, 0)],
+        code_holes: &[got_load_no_rex(6, 0)],
         data: &[0; 8],
         data_holes: &got_slot(HoleValue::Symbol(0)),
         data_align: 8,
@@ -142,9 +154,22 @@ static UOPS: [Stencil; 11] = [
     code_only(&[0x31, 0xC0], &[]),
     // return: retq
     code_only(&[0xC3], &[]),
+    // add_oparg_movl: addq $0x48, %rax; movl OPARG@GOTPCREL(%rip), %ecx;
+    // addq %rcx, %rax; subq $0x48, %rax. The byte before the `movl`, the
+    // immediate 0x48 of the `addq`, looks like REX.W.
+    Stencil {
+        code: &[
+            0x48, 0x83, 0xC0, 0x48, 0x8B, 0x0D, 0, 0, 0, 0, 0x48, 0x01, 0xC8, 0x48, 0x83, 0xE8,
+            0x48,
+        ],
+        code_holes: &[got_load_no_rex(6, 0)],
+        data: &[0; 8],
+        data_holes: &got_slot(HoleValue::Oparg),
+        data_align: 8,
+    },
 ];
 
-static INFO: [UopInfo; 11] = [
+static INFO: [UopInfo; 12] = [
     info("load_operand"),
     info("add_oparg"),
     info("add_oparg_got"),
@@ -156,6 +181,7 @@ static INFO: [UopInfo; 11] = [
     info("count_down"),
     info("zero"),
     info("return"),
+    info("add_oparg_movl"),
 ];
 
 /// The shim: pushq %rbx (keeps the stack 16-byte aligned for helper calls);
