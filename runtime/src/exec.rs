@@ -2,15 +2,37 @@
 //! executable. No page is ever writable and executable at once (W^X).
 //!
 //! The layout starts the data on a page boundary, so the code pages become
-//! read + execute and the data pages read-only.
+//! read + execute and the data pages read-only. Each OS family has its own
+//! small module behind `cfg`:
+//!
+//! * `unix`: `mmap` read + write, then `mprotect` (Linux, the BSDs, x86-64
+//!   macOS).
+//! * `apple`: on Apple silicon macOS, a `MAP_JIT` mapping whose write
+//!   protection is lifted for the emitting thread only
+//!   (`pthread_jit_write_protect_np`), then `sys_icache_invalidate`.
+//! * `windows`: `VirtualAlloc` read + write, then `VirtualProtect` and
+//!   `FlushInstructionCache`.
 
 use core::fmt;
-use core::ptr::NonNull;
 use std::io;
 
 use crate::emit::{emit, EmitError, Layout, TraceOp};
 use crate::hole::Arch;
 use crate::stencil::StencilTable;
+
+#[cfg(all(target_os = "macos", target_arch = "aarch64"))]
+mod apple;
+#[cfg(all(unix, not(all(target_os = "macos", target_arch = "aarch64"))))]
+mod unix;
+#[cfg(windows)]
+mod windows;
+
+#[cfg(all(target_os = "macos", target_arch = "aarch64"))]
+use apple::Memory;
+#[cfg(all(unix, not(all(target_os = "macos", target_arch = "aarch64"))))]
+use unix::Memory;
+#[cfg(windows)]
+use windows::Memory;
 
 /// Why a trace could not be made executable.
 #[derive(Debug)]
@@ -75,6 +97,10 @@ pub const fn host_arch() -> Option<Arch> {
         Some(Arch::X86_64)
     } else if cfg!(target_arch = "aarch64") {
         Some(Arch::Aarch64)
+    } else if cfg!(target_arch = "x86") {
+        Some(Arch::I686)
+    } else if cfg!(target_arch = "riscv64") {
+        Some(Arch::Riscv64)
     } else {
         None
     }
@@ -83,9 +109,7 @@ pub const fn host_arch() -> Option<Arch> {
 /// A trace in executable memory, unmapped on drop.
 #[derive(Debug)]
 pub struct ExecutableTrace {
-    start: NonNull<u8>,
-    /// Length of the mapping: the trace rounded up to whole pages.
-    map_len: usize,
+    memory: Memory,
     layout: Layout,
 }
 
@@ -110,7 +134,7 @@ impl ExecutableTrace {
                 host,
             });
         }
-        let page = page_size()?;
+        let page = Memory::page_size()?;
         let layout = Layout::with_data_start_align(table, ops, page)?;
         // Round up to whole pages; an empty trace still maps one page.
         let map_len = layout
@@ -118,72 +142,24 @@ impl ExecutableTrace {
             .max(1)
             .checked_next_multiple_of(page)
             .ok_or(ExecError::Emit(EmitError::TooLarge))?;
-
-        // SAFETY: a fresh private anonymous mapping; it aliases nothing.
-        let start = unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                map_len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if start == libc::MAP_FAILED {
-            return Err(ExecError::Map(io::Error::last_os_error()));
-        }
-        let start = NonNull::new(start.cast::<u8>())
-            .ok_or_else(|| ExecError::Map(io::Error::other("mmap returned null")))?;
-        // From here on, dropping `trace` unmaps the memory on every error.
-        let trace = ExecutableTrace {
-            start,
-            map_len,
-            layout,
-        };
-
-        // SAFETY: the mapping is `map_len` bytes, readable and writable, and
-        // nothing else refers to it.
-        let buf = unsafe { core::slice::from_raw_parts_mut(start.as_ptr(), map_len) };
-        emit(table, ops, &trace.layout, symbols, buf, trace.base())?;
-
+        // Dropping `memory` unmaps it on every error below.
+        let mut memory = Memory::map(map_len)?;
+        let base = memory.start().as_ptr() as u64;
+        memory.write(|buf| emit(table, ops, &layout, symbols, buf, base))?;
         // The data starts on a page boundary (see `Layout::with_data_start_align`).
-        let code_pages = trace.layout.data_offset;
-        trace.protect(0, code_pages, libc::PROT_READ | libc::PROT_EXEC)?;
-        trace.protect(code_pages, map_len - code_pages, libc::PROT_READ)?;
-        flush_instruction_cache(start.as_ptr(), trace.layout.code_len);
-        Ok(trace)
-    }
-
-    fn protect(&self, offset: usize, len: usize, protection: libc::c_int) -> Result<(), ExecError> {
-        if len == 0 {
-            return Ok(());
-        }
-        // SAFETY: `offset..offset + len` is a page-aligned part of our own
-        // mapping.
-        let result = unsafe {
-            libc::mprotect(
-                self.start.as_ptr().add(offset).cast::<libc::c_void>(),
-                len,
-                protection,
-            )
-        };
-        if result == 0 {
-            Ok(())
-        } else {
-            Err(ExecError::Protect(io::Error::last_os_error()))
-        }
+        memory.seal(layout.data_offset)?;
+        Ok(ExecutableTrace { memory, layout })
     }
 
     /// Address of the shim, the trace's C-ABI entry (the start of the
     /// mapping).
     pub fn entry(&self) -> *const u8 {
-        self.start.as_ptr()
+        self.memory.start().as_ptr()
     }
 
     /// Address the trace was emitted at.
     pub fn base(&self) -> u64 {
-        self.start.as_ptr() as u64
+        self.memory.start().as_ptr() as u64
     }
 
     /// Length of the trace (code, trampolines, padding and data).
@@ -214,65 +190,6 @@ impl ExecutableTrace {
     pub fn bytes(&self) -> &[u8] {
         // SAFETY: the first `layout.len` bytes are mapped and readable for
         // the lifetime of `self`, and never written after `new`.
-        unsafe { core::slice::from_raw_parts(self.start.as_ptr(), self.layout.len) }
+        unsafe { core::slice::from_raw_parts(self.memory.start().as_ptr(), self.layout.len) }
     }
-}
-
-impl Drop for ExecutableTrace {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping `new` created; no reference to
-        // it outlives `self`. A failure cannot be reported from `drop` and
-        // leaves the memory mapped, which is harmless.
-        unsafe {
-            libc::munmap(self.start.as_ptr().cast::<libc::c_void>(), self.map_len);
-        }
-    }
-}
-
-fn page_size() -> Result<usize, ExecError> {
-    // SAFETY: sysconf only reads a system constant.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    match usize::try_from(page) {
-        Ok(page) if page.is_power_of_two() => Ok(page),
-        _ => Err(ExecError::PageSize(io::Error::last_os_error())),
-    }
-}
-
-/// Makes freshly written code visible to instruction fetch. x86-64 keeps
-/// its instruction cache coherent; AArch64 needs the data cache cleaned to
-/// the point of unification and the instruction cache invalidated.
-#[cfg(not(target_arch = "aarch64"))]
-fn flush_instruction_cache(_start: *const u8, _len: usize) {}
-
-#[cfg(target_arch = "aarch64")]
-fn flush_instruction_cache(start: *const u8, len: usize) {
-    use core::arch::asm;
-
-    let ctr: u64;
-    // SAFETY: reading CTR_EL0 has no side effect; Linux and macOS allow it
-    // at EL0 (or emulate it).
-    unsafe { asm!("mrs {0}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags)) };
-    // Line sizes are log2 of the number of 4-byte words.
-    let data_line = 4usize << ((ctr >> 16) & 0xf);
-    let instruction_line = 4usize << (ctr & 0xf);
-    let start = start as usize;
-    let end = start + len;
-
-    let mut line = start & !(data_line - 1);
-    while line < end {
-        // SAFETY: cleaning a cache line of our own readable mapping changes
-        // no memory contents.
-        unsafe { asm!("dc cvau, {0}", in(reg) line, options(nostack, preserves_flags)) };
-        line += data_line;
-    }
-    // SAFETY: a barrier has no effect on memory contents.
-    unsafe { asm!("dsb ish", options(nostack, preserves_flags)) };
-    let mut line = start & !(instruction_line - 1);
-    while line < end {
-        // SAFETY: invalidating instruction cache lines changes no memory.
-        unsafe { asm!("ic ivau, {0}", in(reg) line, options(nostack, preserves_flags)) };
-        line += instruction_line;
-    }
-    // SAFETY: barriers have no effect on memory contents.
-    unsafe { asm!("dsb ish", "isb", options(nostack, preserves_flags)) };
 }

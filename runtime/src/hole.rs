@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 pub enum Arch {
     X86_64,
     Aarch64,
+    /// 32-bit x86: addresses and absolute holes are 32 bits.
+    I686,
+    /// RV64GC.
+    Riscv64,
 }
 
 /// How the bytes of a hole are rewritten. One variant per bit layout.
@@ -76,6 +80,47 @@ pub enum HoleKind {
     /// AArch64 `MOVZ`/`MOVK` imm16, bits `16*group..16*group+16` of `S`
     /// (`R_AARCH64_MOVW_UABS_G0..G3[_NC]`).
     Aarch64MovWide { group: u8 },
+    /// RISC-V `LUI` imm20 at bits 12..32, `(S + 0x800) >> 12`
+    /// (`R_RISCV_HI20`): rounded so that the sign-extended low 12 bits of
+    /// the paired [`HoleKind::Riscv64Lo12I`]/[`HoleKind::Riscv64Lo12S`] add
+    /// up to `S`. `S + 0x800` must be a sign-extended 32-bit value, as
+    /// `LUI` sign-extends on RV64.
+    Riscv64Hi20,
+    /// RISC-V I-type imm12 at bits 20..32, `S & 0xfff` (`R_RISCV_LO12_I`).
+    /// `S` must be in the reach of its [`HoleKind::Riscv64Hi20`], so that
+    /// a pair fails as one.
+    Riscv64Lo12I,
+    /// RISC-V S-type imm12, `S & 0xfff` split into bits 25..32 (`imm[11:5]`)
+    /// and 7..12 (`imm[4:0]`) (`R_RISCV_LO12_S`). Range as
+    /// [`HoleKind::Riscv64Lo12I`].
+    Riscv64Lo12S,
+    /// RISC-V `AUIPC` imm20 at bits 12..32, `(S - P + 0x800) >> 12`
+    /// (`R_RISCV_PCREL_HI20`, `R_RISCV_GOT_HI20` after the GOT is built).
+    /// `S - P` must be within ±2 GiB.
+    Riscv64PcRelHi20,
+    /// RISC-V I-type imm12, the low 12 bits of `S - P`
+    /// (`R_RISCV_PCREL_LO12_I`). The hole carries the value of its `AUIPC`
+    /// and an addend that makes `S - P` here equal `S - P` at the `AUIPC`
+    /// (the `AUIPC`'s addend plus the distance from it to this hole), and
+    /// `S - P` must be in the `AUIPC`'s reach.
+    Riscv64PcRelLo12I,
+    /// As [`HoleKind::Riscv64PcRelLo12I`] for an S-type instruction
+    /// (`R_RISCV_PCREL_LO12_S`).
+    Riscv64PcRelLo12S,
+    /// RISC-V `AUIPC` + `JALR` pair, 8 bytes, `S - P` within ±2 GiB
+    /// (`R_RISCV_CALL`, `R_RISCV_CALL_PLT`).
+    Riscv64Call,
+    /// RISC-V B-type conditional branch, `S - P` within ±4 KiB, even
+    /// (`R_RISCV_BRANCH`).
+    Riscv64Branch,
+    /// RISC-V J-type `JAL`, `S - P` within ±1 MiB, even (`R_RISCV_JAL`).
+    Riscv64Jal,
+    /// RISC-V compressed `C.BEQZ`/`C.BNEZ`, 2 bytes, `S - P` within
+    /// ±256 bytes, even (`R_RISCV_RVC_BRANCH`).
+    Riscv64CBranch,
+    /// RISC-V compressed `C.J`, 2 bytes, `S - P` within ±2 KiB, even
+    /// (`R_RISCV_RVC_JUMP`).
+    Riscv64CJump,
 }
 
 /// What a hole is patched with. `S = value + addend`.

@@ -8,8 +8,8 @@
 //!   address, for any target: pure, no OS, no allocation while emitting.
 //!   [`PreparedTrace`] keeps a trace's fixed bytes for emitting it again at
 //!   other addresses, re-patching only the holes that move.
-//! * [`exec`] (feature `std`, Unix): executable memory, never writable and
-//!   executable at once.
+//! * [`exec`] (feature `std`, Unix and Windows): executable memory, never
+//!   writable and executable at once.
 //!
 //! # Trace layout
 //!
@@ -37,7 +37,9 @@
 //! `jmp *0(%rip); .quad address` on x86-64) is reserved for every symbol a
 //! branch-like code hole uses (AArch64 `B`/`BL` imm26, x86-64 rel32); the
 //! hole is redirected to it only when the symbol is out of the branch's
-//! reach.
+//! reach. i686 and RISC-V have none: on i686 a rel32 reaches the whole
+//! 32-bit address space (the emitter wraps the distance), and on RISC-V a
+//! symbol out of an `AUIPC` pair's ±2 GiB is an error.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -45,7 +47,7 @@ extern crate alloc;
 mod bytes;
 pub mod emit;
 mod error;
-#[cfg(all(feature = "std", unix))]
+#[cfg(all(feature = "std", any(unix, windows)))]
 pub mod exec;
 pub mod hole;
 pub mod patch;
@@ -53,7 +55,7 @@ pub mod stencil;
 pub mod trampoline;
 
 pub use emit::{emit, layout, EmitError, HoleSite, Layout, PreparedTrace, Section, TraceOp};
-#[cfg(all(feature = "std", unix))]
+#[cfg(all(feature = "std", any(unix, windows)))]
 pub use exec::{ExecError, ExecutableTrace};
 pub use hole::{Arch, Hole, HoleKind, HoleValue};
 pub use patch::{patch, relax_x86_64_got_load, PatchError};

@@ -2,13 +2,15 @@
 //!
 //! [`patch`] rewrites the bytes of one hole. It checks bounds, range and
 //! alignment before writing anything, so an error leaves the buffer as it
-//! was. The encodings follow the Intel SDM (x86-64) and the Arm ARM (A64).
+//! was. The encodings follow the Intel SDM (x86), the Arm ARM (A64) and the
+//! RISC-V unprivileged ISA.
 
 use core::fmt;
 
 use crate::hole::HoleKind;
 
 mod relax;
+mod riscv;
 
 pub use relax::relax_x86_64_got_load;
 pub(crate) use relax::{got_load_form, relaxes_to_immediate, rewrite_got_load};
@@ -74,7 +76,8 @@ impl std::error::Error for PatchError {}
 /// Number of bytes a hole of this kind occupies.
 pub const fn width(kind: HoleKind) -> usize {
     match kind {
-        HoleKind::Abs64 | HoleKind::PcRel64 => 8,
+        HoleKind::Abs64 | HoleKind::PcRel64 | HoleKind::Riscv64Call => 8,
+        HoleKind::Riscv64CBranch | HoleKind::Riscv64CJump => 2,
         _ => 4,
     }
 }
@@ -125,6 +128,17 @@ pub fn patch(
             let value = i32::try_from(pc_relative).map_err(|_| out_of_range)?;
             field.copy_from_slice(&value.to_le_bytes());
         }
+        HoleKind::Riscv64Hi20
+        | HoleKind::Riscv64Lo12I
+        | HoleKind::Riscv64Lo12S
+        | HoleKind::Riscv64PcRelHi20
+        | HoleKind::Riscv64PcRelLo12I
+        | HoleKind::Riscv64PcRelLo12S
+        | HoleKind::Riscv64Call
+        | HoleKind::Riscv64Branch
+        | HoleKind::Riscv64Jal
+        | HoleKind::Riscv64CBranch
+        | HoleKind::Riscv64CJump => riscv::patch(kind, field, location, target)?,
         _ => {
             let (mask, bits) = aarch64_field(kind, location, target, pc_relative)?;
             let old = u32::from_le_bytes([field[0], field[1], field[2], field[3]]);

@@ -19,8 +19,10 @@ pub fn serves(arch: Arch, kind: HoleKind) -> bool {
     )
 }
 
-/// Writes a trampoline to `address` into `slot`.
-pub fn write(arch: Arch, slot: &mut [u8; TRAMPOLINE_SIZE], address: u64) {
+/// Writes a trampoline to `address` into `slot`. False, and `slot`
+/// untouched, for an instruction set without trampolines (i686 and RISC-V:
+/// a branch that cannot reach its symbol is an error there).
+pub fn write(arch: Arch, slot: &mut [u8; TRAMPOLINE_SIZE], address: u64) -> bool {
     let address = address.to_le_bytes();
     match arch {
         Arch::X86_64 => {
@@ -36,5 +38,7 @@ pub fn write(arch: Arch, slot: &mut [u8; TRAMPOLINE_SIZE], address: u64) {
             slot[4..8].copy_from_slice(&0xD61F_0200u32.to_le_bytes());
             slot[8..].copy_from_slice(&address);
         }
+        Arch::I686 | Arch::Riscv64 => return false,
     }
+    true
 }

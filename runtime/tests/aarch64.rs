@@ -2,10 +2,7 @@
 //! emitted into plain buffers on any host, and run under `qemu-aarch64`
 //! with a small freestanding C harness built by `clang-19` and `lld`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+mod guest;
 
 use runtime::{
     emit, layout, Arch, Hole, HoleKind, HoleValue, Stencil, StencilTable, TraceOp, UopInfo,
@@ -337,98 +334,18 @@ fn got_page_and_offset_point_at_the_slot() {
     );
 }
 
-/// The AArch64 harness, built once per test run. It is freestanding (no C
-/// library), so clang and lld build it for any AArch64 Linux.
-fn harness() -> &'static Path {
-    static HARNESS: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = HARNESS.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("harness");
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/aarch64/harness.c");
-        let clang = ["clang-19", "/usr/lib/llvm-19/bin/clang"]
-            .into_iter()
-            .find(|clang| Command::new(clang).arg("--version").output().is_ok())
-            .expect("clang-19 is needed to build the AArch64 harness");
-        let output = Command::new(clang)
-            .args([
-                "--target=aarch64-unknown-linux-gnu",
-                "-O2",
-                "-ffreestanding",
-                "-nostdlib",
-                "-static",
-                "-fno-pic",
-                "-fno-stack-protector",
-                "-fuse-ld=lld",
-                "-o",
-            ])
-            .arg(&path)
-            .arg(&source)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "building the AArch64 harness failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        (dir, path)
-    });
-    path
-}
-
-/// What the harness reads: see `tests/aarch64/harness.c`.
-fn request(trace: &[u8], base: u64, helper: u64, arguments: &[i64]) -> Vec<u8> {
-    let mut words = vec![
-        u64::from_le_bytes(*b"TRACERUN"),
-        base,
-        trace.len() as u64,
-        helper,
-        TRIPLE.len() as u64,
-        arguments.len() as u64,
-    ];
-    words.extend(arguments.iter().map(|&argument| argument as u64));
-    let mut request: Vec<u8> = words.iter().flat_map(|word| word.to_le_bytes()).collect();
-    request.extend_from_slice(trace);
-    request.extend_from_slice(TRIPLE);
-    request
-}
-
-/// The results in the harness's reply.
-fn results(reply: &[u8]) -> Vec<i64> {
-    let words: Vec<u64> = reply
-        .chunks(8)
-        .map(|word| u64::from_le_bytes(word.try_into().expect("a reply of whole words")))
-        .collect();
-    assert_eq!(words.first(), Some(&u64::from_le_bytes(*b"RESULTS!")));
-    assert_eq!(words.get(1), Some(&(words.len() as u64 - 2)));
-    words[2..].iter().map(|&word| word as i64).collect()
-}
-
 /// Emits `ops` at `base` with the helper at `helper`, runs the shim under
 /// qemu-aarch64 once per argument and returns the results.
 fn run(ops: &[TraceOp], base: u64, helper: u64, arguments: &[i64]) -> Vec<i64> {
     let trace = emit_at(ops, &[helper], base);
-    let mut child = Command::new("qemu-aarch64")
-        .arg(harness())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("qemu-aarch64 is needed to run AArch64 traces");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(&request(&trace, base, helper, arguments))
-        .unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "harness failed ({}): {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let results = results(&output.stdout);
-    assert_eq!(results.len(), arguments.len());
-    results
+    let run = guest::Run {
+        base,
+        trace: &trace,
+        code_len: trace.len(),
+        helpers_base: helper,
+        helpers: TRIPLE,
+    };
+    guest::run(guest::Guest::Aarch64, &run, arguments)
 }
 
 const BASE: u64 = 0x10_0000_0000;

@@ -45,6 +45,17 @@ const KINDS: &[HoleKind] = &[
     HoleKind::Aarch64PageOffset12 { scale: 5 },
     HoleKind::Aarch64MovWide { group: 1 },
     HoleKind::Aarch64MovWide { group: 4 },
+    HoleKind::Riscv64Hi20,
+    HoleKind::Riscv64Lo12I,
+    HoleKind::Riscv64Lo12S,
+    HoleKind::Riscv64PcRelHi20,
+    HoleKind::Riscv64PcRelLo12I,
+    HoleKind::Riscv64PcRelLo12S,
+    HoleKind::Riscv64Call,
+    HoleKind::Riscv64Branch,
+    HoleKind::Riscv64Jal,
+    HoleKind::Riscv64CBranch,
+    HoleKind::Riscv64CJump,
 ];
 
 const VALUES: &[HoleValue] = &[
@@ -136,6 +147,37 @@ fn plausible(random: &mut Random, arch: Arch, shim: bool) -> (HoleKind, HoleValu
             random.pick(VALUES),
             0,
         ),
+        (Arch::I686, 0 | 1) => (HoleKind::Abs32, random.pick(&[in_trace, number]), 0),
+        (Arch::I686, _) => (HoleKind::PcRel32, target, -4),
+        (Arch::Riscv64, 0) => (HoleKind::Riscv64Call, target, 0),
+        (Arch::Riscv64, 1) => (
+            random.pick(&[
+                HoleKind::Riscv64Branch,
+                HoleKind::Riscv64Jal,
+                HoleKind::Riscv64CBranch,
+                HoleKind::Riscv64CJump,
+            ]),
+            in_trace,
+            0,
+        ),
+        (Arch::Riscv64, 2) => (
+            random.pick(&[
+                HoleKind::Riscv64PcRelHi20,
+                HoleKind::Riscv64PcRelLo12I,
+                HoleKind::Riscv64PcRelLo12S,
+            ]),
+            random.pick(&[HoleValue::Data, HoleValue::Code, symbol]),
+            random.pick(&[0, 8, -4]),
+        ),
+        (Arch::Riscv64, _) => (
+            random.pick(&[
+                HoleKind::Riscv64Hi20,
+                HoleKind::Riscv64Lo12I,
+                HoleKind::Riscv64Lo12S,
+            ]),
+            random.pick(&[number, symbol, in_trace]),
+            0,
+        ),
     }
 }
 
@@ -213,7 +255,7 @@ fn stencil(random: &mut Random, arch: Arch, shim: bool) -> Stencil {
 }
 
 fn table(random: &mut Random) -> StencilTable {
-    let arch = random.pick(&[Arch::X86_64, Arch::Aarch64]);
+    let arch = random.pick(&[Arch::X86_64, Arch::Aarch64, Arch::I686, Arch::Riscv64]);
     let uops: Vec<Stencil> = (0..4).map(|_| stencil(random, arch, false)).collect();
     let info: Vec<UopInfo> = ["a", "b", "c", "d"]
         .iter()
@@ -236,16 +278,23 @@ fn table(random: &mut Random) -> StencilTable {
         shim: if random.below(10) == 0 {
             stencil(random, arch, true)
         } else {
-            // A call of the continuation: call rel32 or bl.
+            // A call of the continuation: call rel32, bl, or auipc + jalr.
             let (code, kind, addend): (&[u8], _, _) = match arch {
-                Arch::X86_64 => (&[0xE8, 0, 0, 0, 0, 0xC3, 0x90, 0x90], HoleKind::PcRel32, -4),
+                Arch::X86_64 | Arch::I686 => {
+                    (&[0xE8, 0, 0, 0, 0, 0xC3, 0x90, 0x90], HoleKind::PcRel32, -4)
+                }
                 Arch::Aarch64 => (
                     &[0, 0, 0, 0x94, 0xC0, 0x03, 0x5F, 0xD6],
                     HoleKind::Aarch64Branch26,
                     0,
                 ),
+                Arch::Riscv64 => (
+                    &[0x97, 0, 0, 0, 0xE7, 0x80, 0, 0, 0x82, 0x80, 0x01, 0x00],
+                    HoleKind::Riscv64Call,
+                    0,
+                ),
             };
-            let offset = u32::from(arch == Arch::X86_64);
+            let offset = u32::from(matches!(arch, Arch::X86_64 | Arch::I686));
             Stencil {
                 code,
                 code_holes: leak(vec![Hole {

@@ -54,7 +54,10 @@ fn motion(kind: HoleKind, value: HoleValue) -> Motion {
         HoleKind::Abs64
         | HoleKind::Abs32
         | HoleKind::Abs32Signed
-        | HoleKind::Aarch64MovWide { .. } => moves_if(in_trace),
+        | HoleKind::Aarch64MovWide { .. }
+        | HoleKind::Riscv64Hi20
+        | HoleKind::Riscv64Lo12I
+        | HoleKind::Riscv64Lo12S => moves_if(in_trace),
         // A relative field is fixed if both ends are in the trace. A symbol
         // may also be reached through a trampoline depending on the base.
         HoleKind::PcRel32
@@ -63,7 +66,15 @@ fn motion(kind: HoleKind, value: HoleValue) -> Motion {
         | HoleKind::Aarch64Branch26
         | HoleKind::Aarch64Branch19
         | HoleKind::Aarch64Branch14
-        | HoleKind::Aarch64Adr21 => moves_if(!in_trace),
+        | HoleKind::Aarch64Adr21
+        | HoleKind::Riscv64PcRelHi20
+        | HoleKind::Riscv64PcRelLo12I
+        | HoleKind::Riscv64PcRelLo12S
+        | HoleKind::Riscv64Call
+        | HoleKind::Riscv64Branch
+        | HoleKind::Riscv64Jal
+        | HoleKind::Riscv64CBranch
+        | HoleKind::Riscv64CJump => moves_if(!in_trace),
         HoleKind::Aarch64AdrpPage21 | HoleKind::Aarch64PageOffset12 { .. } if in_trace => {
             Motion::PageRelative
         }
@@ -259,7 +270,9 @@ impl<'a> Emitter<'a> {
                 .get_mut(offset..offset + TRAMPOLINE_SIZE)
                 .and_then(|slot| <&mut [u8; TRAMPOLINE_SIZE]>::try_from(slot).ok())
                 .ok_or(EmitError::LayoutMismatch)?;
-            trampoline::write(self.table.arch, slot, address);
+            if !trampoline::write(self.table.arch, slot, address) {
+                return Err(EmitError::LayoutMismatch);
+            }
             offset += TRAMPOLINE_SIZE;
         }
         Ok(())
@@ -330,8 +343,12 @@ impl<'a> Emitter<'a> {
         place: &Place<'_>,
         data: &mut [u8],
     ) -> Result<(), EmitError> {
-        let target = self.target(hole, place, Section::Data)?;
         let location = place.data.wrapping_add(u64::from(hole.offset));
+        let target = self.wrap_rel32(
+            hole.kind,
+            location,
+            self.target(hole, place, Section::Data)?,
+        );
         patch::patch(hole.kind, data, hole.offset as usize, location, target)
             .map_err(|error| self.patch_error(place, Section::Data, hole, error))
     }
@@ -344,9 +361,13 @@ impl<'a> Emitter<'a> {
         code: &mut [u8],
         data: &[u8],
     ) -> Result<(), EmitError> {
-        let target = self.target(hole, place, Section::Code)?;
         let at = hole.offset as usize;
         let location = place.code.wrapping_add(u64::from(hole.offset));
+        let target = self.wrap_rel32(
+            hole.kind,
+            location,
+            self.target(hole, place, Section::Code)?,
+        );
         if relaxable(hole.kind) {
             if let Some(form) = patch::got_load_form(hole.kind, code, at) {
                 let slot_value = self.got_slot(hole, place, data, target)?;
@@ -424,6 +445,24 @@ impl<'a> Emitter<'a> {
         let location = place.code.wrapping_add(u64::from(hole.offset));
         patch::rewrite_got_load(code, at, form, location, slot_value);
         Ok(Motion::Fixed)
+    }
+
+    /// On i686 addresses are 32 bits and a rel32 reaches every one of them
+    /// by wrapping around: a 32-bit `target` becomes the address with the
+    /// same low 32 bits within ±2 GiB of a 32-bit `location`.
+    #[inline(always)]
+    fn wrap_rel32(&self, kind: HoleKind, location: u64, target: u64) -> u64 {
+        let is_32_bit = |address: u64| matches!(address >> 32, 0 | 0xFFFF_FFFF);
+        if self.table.arch == Arch::I686
+            && kind == HoleKind::PcRel32
+            && location >> 32 == 0
+            && is_32_bit(target)
+        {
+            let distance = target.wrapping_sub(location) as u32 as i32;
+            location.wrapping_add(i64::from(distance) as u64)
+        } else {
+            target
+        }
     }
 
     fn trampoline_for(&self, symbol: u16, kind: HoleKind) -> Option<usize> {
@@ -541,12 +580,13 @@ pub(super) fn stencil_bytes<'b>(
     Ok((code, data))
 }
 
-/// Padding byte of code: a trap on x86-64 (`int3`); on AArch64 a zero word
-/// is the permanently undefined `udf #0`.
+/// Padding byte of code: a trap on x86 (`int3`); on AArch64 a zero word
+/// is the permanently undefined `udf #0`, on RISC-V a zero halfword the
+/// defined illegal instruction `c.unimp`.
 fn code_padding(arch: Arch) -> u8 {
     match arch {
-        Arch::X86_64 => 0xCC,
-        Arch::Aarch64 => 0x00,
+        Arch::X86_64 | Arch::I686 => 0xCC,
+        Arch::Aarch64 | Arch::Riscv64 => 0x00,
     }
 }
 

@@ -1,0 +1,152 @@
+//! Executable memory on Unix: an anonymous mapping, read + write while the
+//! trace is emitted, then `mprotect`ed.
+
+use core::ptr::NonNull;
+use std::io;
+
+use super::ExecError;
+
+/// A private anonymous mapping, unmapped on drop.
+#[derive(Debug)]
+pub(super) struct Memory {
+    start: NonNull<u8>,
+    len: usize,
+}
+
+impl Memory {
+    pub fn page_size() -> Result<usize, ExecError> {
+        // SAFETY: sysconf only reads a system constant.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        match usize::try_from(page) {
+            Ok(page) if page.is_power_of_two() => Ok(page),
+            _ => Err(ExecError::PageSize(io::Error::last_os_error())),
+        }
+    }
+
+    /// Maps `len` bytes (a multiple of the page size), readable and
+    /// writable.
+    pub fn map(len: usize) -> Result<Memory, ExecError> {
+        // SAFETY: a fresh private anonymous mapping; it aliases nothing.
+        let start = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANON,
+                -1,
+                0,
+            )
+        };
+        if start == libc::MAP_FAILED {
+            return Err(ExecError::Map(io::Error::last_os_error()));
+        }
+        let start = NonNull::new(start.cast::<u8>())
+            .ok_or_else(|| ExecError::Map(io::Error::other("mmap returned null")))?;
+        Ok(Memory { start, len })
+    }
+
+    pub fn start(&self) -> NonNull<u8> {
+        self.start
+    }
+
+    /// Runs `write` on the whole mapping (before [`Memory::seal`]).
+    pub fn write<R>(&mut self, write: impl FnOnce(&mut [u8]) -> R) -> R {
+        // SAFETY: the mapping is `len` bytes, readable and writable until
+        // sealed, and `&mut self` makes this the only reference to it.
+        write(unsafe { core::slice::from_raw_parts_mut(self.start.as_ptr(), self.len) })
+    }
+
+    /// Makes the first `code_len` bytes (a multiple of the page size)
+    /// read + execute and the rest read-only.
+    pub fn seal(&mut self, code_len: usize) -> Result<(), ExecError> {
+        self.protect(0, code_len, libc::PROT_READ | libc::PROT_EXEC)?;
+        self.protect(code_len, self.len - code_len, libc::PROT_READ)?;
+        flush_instruction_cache(self.start.as_ptr(), code_len);
+        Ok(())
+    }
+
+    fn protect(&self, offset: usize, len: usize, protection: libc::c_int) -> Result<(), ExecError> {
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: `offset..offset + len` is a page-aligned part of our own
+        // mapping.
+        let result = unsafe {
+            libc::mprotect(
+                self.start.as_ptr().add(offset).cast::<libc::c_void>(),
+                len,
+                protection,
+            )
+        };
+        if result == 0 {
+            Ok(())
+        } else {
+            Err(ExecError::Protect(io::Error::last_os_error()))
+        }
+    }
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping `map` created; no reference to
+        // it outlives `self`. A failure cannot be reported from `drop` and
+        // leaves the memory mapped, which is harmless.
+        unsafe {
+            libc::munmap(self.start.as_ptr().cast::<libc::c_void>(), self.len);
+        }
+    }
+}
+
+/// Makes freshly written code visible to instruction fetch. x86 keeps its
+/// instruction cache coherent; AArch64 needs the data cache cleaned to the
+/// point of unification and the instruction cache invalidated; RISC-V
+/// needs the kernel to order the stores before fetches on every hart the
+/// thread may run on.
+#[cfg(not(any(target_arch = "aarch64", target_arch = "riscv64")))]
+fn flush_instruction_cache(_start: *const u8, _len: usize) {}
+
+#[cfg(target_arch = "riscv64")]
+fn flush_instruction_cache(start: *const u8, len: usize) {
+    /// `__NR_riscv_flush_icache` (`__NR_arch_specific_syscall + 15`), which
+    /// the `libc` crate does not name.
+    const SYS_RISCV_FLUSH_ICACHE: libc::c_long = 259;
+    // SAFETY: the system call only synchronises instruction fetch for the
+    // range (flags 0: for all threads); it reads and writes no memory. It
+    // cannot fail for a valid range, and there is nothing to undo if it did.
+    unsafe {
+        libc::syscall(SYS_RISCV_FLUSH_ICACHE, start, start.add(len), 0usize);
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+fn flush_instruction_cache(start: *const u8, len: usize) {
+    use core::arch::asm;
+
+    let ctr: u64;
+    // SAFETY: reading CTR_EL0 has no side effect; Linux and the BSDs allow
+    // it at EL0 (or emulate it).
+    unsafe { asm!("mrs {0}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags)) };
+    // Line sizes are log2 of the number of 4-byte words.
+    let data_line = 4usize << ((ctr >> 16) & 0xf);
+    let instruction_line = 4usize << (ctr & 0xf);
+    let start = start as usize;
+    let end = start + len;
+
+    let mut line = start & !(data_line - 1);
+    while line < end {
+        // SAFETY: cleaning a cache line of our own readable mapping changes
+        // no memory contents.
+        unsafe { asm!("dc cvau, {0}", in(reg) line, options(nostack, preserves_flags)) };
+        line += data_line;
+    }
+    // SAFETY: a barrier has no effect on memory contents.
+    unsafe { asm!("dsb ish", options(nostack, preserves_flags)) };
+    let mut line = start & !(instruction_line - 1);
+    while line < end {
+        // SAFETY: invalidating instruction cache lines changes no memory.
+        unsafe { asm!("ic ivau, {0}", in(reg) line, options(nostack, preserves_flags)) };
+        line += instruction_line;
+    }
+    // SAFETY: barriers have no effect on memory contents.
+    unsafe { asm!("dsb ish", "isb", options(nostack, preserves_flags)) };
+}
