@@ -10,6 +10,7 @@ use runtime::emit::TraceOp;
 use runtime::exec::{ExecError, ExecutableTrace};
 use runtime::StencilTable;
 
+use crate::abi::EntryAbi;
 use crate::helpers::helper_address;
 use crate::interp::{Interpreter, RunError, RunErrorKind};
 use crate::program::Program;
@@ -30,8 +31,48 @@ pub struct VmFrame {
     pub result: i64,
 }
 
-/// The shim's signature: `int64_t shim(vm_frame *, int64_t *sp)`.
-type Entry = extern "C" fn(*mut VmFrame, *mut i64) -> i64;
+/// The shim, `int64_t shim(vm_frame *, int64_t *sp)`, with the calling
+/// convention of its target.
+#[derive(Clone, Copy)]
+enum Entry {
+    C(extern "C" fn(*mut VmFrame, *mut i64) -> i64),
+    #[cfg(target_arch = "x86_64")]
+    Win64(extern "win64" fn(*mut VmFrame, *mut i64) -> i64),
+}
+
+impl Entry {
+    /// The shim at `code`, called with `abi`; `None` if this host cannot.
+    ///
+    /// # Safety
+    /// `code` must be the shim of a trace in executable memory, of a table
+    /// whose convention is `abi`, and stay mapped while the entry is used.
+    unsafe fn new(code: *const u8, abi: EntryAbi) -> Option<Entry> {
+        match abi {
+            // SAFETY: the caller guarantees `code` is a C-ABI shim with this
+            // signature (docs/stencil-abi.md).
+            EntryAbi::C => Some(Entry::C(unsafe {
+                std::mem::transmute::<*const u8, extern "C" fn(*mut VmFrame, *mut i64) -> i64>(code)
+            })),
+            // SAFETY: as above, for a shim built for Windows x64.
+            #[cfg(target_arch = "x86_64")]
+            EntryAbi::Win64 => Some(Entry::Win64(unsafe {
+                std::mem::transmute::<*const u8, extern "win64" fn(*mut VmFrame, *mut i64) -> i64>(
+                    code,
+                )
+            })),
+            #[cfg(not(target_arch = "x86_64"))]
+            EntryAbi::Win64 => None,
+        }
+    }
+
+    fn call(self, frame: &mut VmFrame, sp: *mut i64) -> i64 {
+        match self {
+            Entry::C(f) => f(frame, sp),
+            #[cfg(target_arch = "x86_64")]
+            Entry::Win64(f) => f(frame, sp),
+        }
+    }
+}
 
 /// What the shim returns when the program returned.
 const RETURNED: i64 = -1;
@@ -51,6 +92,8 @@ pub enum JitError {
     SignatureMismatch { uop: &'static str, diff: String },
     /// The table calls a helper the VM does not provide.
     UnknownSymbol(&'static str),
+    /// This host cannot call code of the table's calling convention.
+    UnsupportedAbi { target: &'static str, abi: EntryAbi },
     /// Emitting or mapping the trace failed.
     Exec(ExecError),
 }
@@ -74,6 +117,10 @@ impl fmt::Display for JitError {
                     "the stencil table calls `{name}`, which the VM does not provide"
                 )
             }
+            JitError::UnsupportedAbi { target, abi } => write!(
+                f,
+                "this host cannot call {target} code, whose calling convention is {abi:?}"
+            ),
             JitError::Exec(e) => e.fmt(f),
         }
     }
@@ -113,12 +160,20 @@ pub fn compile_ops(table: &StencilTable, program: &Program) -> Result<Vec<TraceO
         .collect()
 }
 
-/// Addresses of the table's external symbols, in `table.symbols` order.
+/// Addresses of the table's external symbols, in `table.symbols` order:
+/// the helpers' entry points for the table's calling convention.
 pub fn helper_symbols(table: &StencilTable) -> Result<Vec<u64>, JitError> {
+    let abi = EntryAbi::of(table);
+    if !abi.callable_here() {
+        return Err(JitError::UnsupportedAbi {
+            target: table.target,
+            abi,
+        });
+    }
     table
         .symbols
         .iter()
-        .map(|name| helper_address(name).ok_or(JitError::UnknownSymbol(name)))
+        .map(|name| helper_address(abi, name).ok_or(JitError::UnknownSymbol(name)))
         .collect()
 }
 
@@ -131,6 +186,8 @@ pub struct RunStats {
 
 /// A program compiled to native code.
 pub struct CompiledProgram {
+    /// The shim, in `trace`.
+    entry: Entry,
     trace: ExecutableTrace,
     interp: Interpreter,
     max_depth: usize,
@@ -139,12 +196,23 @@ pub struct CompiledProgram {
 }
 
 impl CompiledProgram {
-    /// Compiles `program` with `table`, which must be for this host.
+    /// Compiles `program` with `table`, which must be for this host's
+    /// instruction set; its calling convention may be any this host can
+    /// call (so x86-64 Windows and macOS tables run on an x86-64 Linux host).
     pub fn new(table: &StencilTable, program: &Program) -> Result<CompiledProgram, JitError> {
         let ops = compile_ops(table, program)?;
         let symbols = helper_symbols(table)?;
         let trace = ExecutableTrace::new(table, &ops, &symbols).map_err(JitError::Exec)?;
+        let abi = EntryAbi::of(table);
+        // SAFETY: `trace.entry()` is the shim of a trace built from `table`,
+        // whose convention is `abi`; the trace is kept alongside the entry
+        // and lives as long as it.
+        let entry = unsafe { Entry::new(trace.entry(), abi) }.ok_or(JitError::UnsupportedAbi {
+            target: table.target,
+            abi,
+        })?;
         Ok(CompiledProgram {
+            entry,
             trace,
             interp: Interpreter::new(program),
             max_depth: program.layout.max_depth as usize,
@@ -193,14 +261,10 @@ impl CompiledProgram {
             sp: base,
             result: 0,
         };
-        // SAFETY: `entry` is the shim of a trace built from this table, whose
-        // C ABI is `int64_t (vm_frame *, int64_t *)` (docs/stencil-abi.md);
-        // the trace lives as long as `self`.
-        let entry: Entry = unsafe { std::mem::transmute::<*const u8, Entry>(self.trace.entry()) };
         // The trace only touches the frame, locals below `locals` (verified),
         // heap cells below `heap_len` (it deopts otherwise) and stack slots
         // below the verified maximum depth.
-        let code = entry(&mut frame, base);
+        let code = self.entry.call(&mut frame, base);
         let depth = (frame.sp as usize).wrapping_sub(base as usize) / size_of::<i64>();
         finish(
             &self.interp,

@@ -2,6 +2,7 @@
 //! oracle for every uop's semantics) and a copy-and-patch JIT built on the
 //! stencil tables in `generated`.
 
+pub mod abi;
 pub mod asm;
 pub mod bench;
 pub mod diag;
@@ -16,6 +17,7 @@ pub mod verify;
 
 use std::fmt;
 
+pub use abi::EntryAbi;
 pub use asm::assemble;
 pub use diag::{Diagnostic, Diagnostics};
 pub use interp::{Interpreter, RunError, RunErrorKind};

@@ -34,10 +34,7 @@ fn same(program: &Program, args: &[&str]) -> RunStats {
 
 #[test]
 fn every_target_table_matches_the_interpreter() {
-    for table in [
-        &generated::x86_64_unknown_linux_gnu::TABLE,
-        &generated::aarch64_unknown_linux_gnu::TABLE,
-    ] {
+    for table in generated::TABLES {
         for op in Op::ALL {
             let id = table
                 .uop_id(op.name())
@@ -51,9 +48,14 @@ fn every_target_table_matches_the_interpreter() {
                 op.name()
             );
         }
-        let symbols = helper_symbols(table).unwrap_or_else(|e| panic!("{}: {e}", table.target));
-        assert_eq!(symbols.len(), table.symbols.len());
-        assert!(symbols.iter().all(|&a| a != 0));
+        // Tables this host runs find their helpers, for their own calling
+        // convention.
+        if runtime::exec::host_arch() == Some(table.arch) && vm::EntryAbi::of(table).callable_here()
+        {
+            let symbols = helper_symbols(table).unwrap_or_else(|e| panic!("{}: {e}", table.target));
+            assert_eq!(symbols.len(), table.symbols.len());
+            assert!(symbols.iter().all(|&a| a != 0));
+        }
     }
 }
 

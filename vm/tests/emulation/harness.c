@@ -1,17 +1,18 @@
 /*
- * Freestanding Linux program that runs one patched trace under qemu-user,
- * for aarch64, riscv64 and i386 guests. It reads a request from stdin,
- * maps the trace's bytes at the address they were patched for, enters the
- * shim, and writes the VM state back to stdout. No libc: raw system calls
- * only, so it builds with clang and lld alone.
+ * Freestanding Linux program that runs patched traces under qemu-user, for
+ * aarch64, riscv64 and i386 guests. For each request on stdin it maps the
+ * trace's bytes at the address they were patched for, enters the shim,
+ * writes the VM state back to stdout and unmaps both again; it exits when
+ * stdin ends between requests. No libc: raw system calls only, so it
+ * builds with clang and lld alone.
  *
  * Request (little-endian u64 words):
  *   magic, code_base, code_len, state_base, n_locals, heap_len, stack_cap,
  *   depth, locals[n_locals], heap[heap_len], stack[depth], code bytes.
  * Reply: magic, status, result, depth, locals, heap, stack[depth].
  *
- * The state region (frame, locals, heap, stack) is mapped at state_base so
- * that pointers into the heap have the same values as on the host.
+ * The state region (frame, locals, heap, stack) is mapped at state_base, a
+ * fixed address, so that the host knows which values point into the heap.
  */
 #include <stdint.h>
 
@@ -33,6 +34,7 @@ typedef struct vm_frame {
 #define SYS_EXIT_GROUP 94
 #define SYS_MMAP 222
 #define SYS_MPROTECT 226
+#define SYS_MUNMAP 215
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
     register long x8 __asm__("x8") = n;
     register long x0 __asm__("x0") = a;
@@ -53,6 +55,7 @@ static long sys6(long n, long a, long b, long c, long d, long e, long f) {
 #define SYS_EXIT_GROUP 94
 #define SYS_MMAP 222
 #define SYS_MPROTECT 226
+#define SYS_MUNMAP 215
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
     register long a7 __asm__("a7") = n;
     register long a0 __asm__("a0") = a;
@@ -73,6 +76,7 @@ static long sys6(long n, long a, long b, long c, long d, long e, long f) {
 #define SYS_EXIT_GROUP 252
 #define SYS_MMAP 192 /* mmap2: the offset is in pages; always 0 here */
 #define SYS_MPROTECT 125
+#define SYS_MUNMAP 91
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
     long ret;
     (void)f;
@@ -92,15 +96,24 @@ __attribute__((noreturn)) static void die(int code) {
     __builtin_unreachable();
 }
 
-static void read_all(void *dst, uint64_t len) {
+/* Reads len bytes; returns 0 if stdin ends before the first one. */
+static int read_or_end(void *dst, uint64_t len) {
     char *p = dst;
-    while (len > 0) {
-        long n = sys6(SYS_READ, 0, (long)p, (long)len, 0, 0, 0);
+    uint64_t done = 0;
+    while (done < len) {
+        long n = sys6(SYS_READ, 0, (long)(p + done), (long)(len - done), 0, 0, 0);
+        if (n == 0 && done == 0)
+            return 0;
         if (n <= 0)
             die(10);
-        p += n;
-        len -= (uint64_t)n;
+        done += (uint64_t)n;
     }
+    return 1;
+}
+
+static void read_all(void *dst, uint64_t len) {
+    if (len > 0 && !read_or_end(dst, len))
+        die(10);
 }
 
 static void write_all(const void *src, uint64_t len) {
@@ -133,10 +146,23 @@ static char *map_fixed(uint64_t addr, uint64_t len) {
     return (char *)(uintptr_t)p;
 }
 
+static void unmap(char *addr, uint64_t len) {
+    if (sys6(SYS_MUNMAP, (long)(uintptr_t)addr, (long)len, 0, 0, 0, 0) != 0)
+        die(18);
+}
+
 static uint64_t page_round(uint64_t n) { return (n + 0xffff) & ~(uint64_t)0xffff; }
 
+/* Helpers are entered from stencils built for other OSes too (i686 Windows
+   keeps the stack only 4-byte aligned), so on i386 they realign it. */
+#if defined(__i386__)
+#define HELPER __attribute__((used, noinline, force_align_arg_pointer))
+#else
+#define HELPER __attribute__((used, noinline))
+#endif
+
 /* The helpers the VM provides, with the reference VM's semantics. */
-__attribute__((used, noinline)) int64_t vm_hash(int64_t a, int64_t b) {
+HELPER int64_t vm_hash(int64_t a, int64_t b) {
     uint64_t x = (uint64_t)a * 0x9E3779B97F4A7C15ull ^ (uint64_t)b;
     x ^= x >> 29;
     x *= 0xBF58476D1CE4E5B9ull;
@@ -145,7 +171,7 @@ __attribute__((used, noinline)) int64_t vm_hash(int64_t a, int64_t b) {
 }
 
 /* IEEE square root, correctly rounded, in the guest's own instruction. */
-__attribute__((used, noinline)) double vm_sqrt(double a) {
+HELPER double vm_sqrt(double a) {
     double r;
 #if defined(__aarch64__)
     __asm__("fsqrt %d0, %d1" : "=w"(r) : "w"(a));
@@ -156,6 +182,39 @@ __attribute__((used, noinline)) double vm_sqrt(double a) {
 #endif
     return r;
 }
+
+#if defined(__i386__)
+/* The 64-bit division routines i686 Windows code calls (MSVC's runtime
+   names them _alldiv and _allrem): stdcall, so the callee pops the two
+   64-bit arguments, and the result is in edx:eax. Written out bit by bit
+   because no compiler runtime is linked. Stencils never divide by zero or
+   INT64_MIN by -1: they deopt first. */
+static uint64_t udivmod64(uint64_t n, uint64_t d, uint64_t *rem) {
+    uint64_t q = 0, r = 0;
+    for (int bit = 63; bit >= 0; bit--) {
+        r = (r << 1) | ((n >> bit) & 1);
+        if (r >= d) {
+            r -= d;
+            q |= (uint64_t)1 << bit;
+        }
+    }
+    *rem = r;
+    return q;
+}
+
+static uint64_t magnitude(int64_t v) { return v < 0 ? 0 - (uint64_t)v : (uint64_t)v; }
+
+HELPER __attribute__((stdcall)) int64_t _alldiv(int64_t a, int64_t b) {
+    uint64_t r, q = udivmod64(magnitude(a), magnitude(b), &r);
+    return (int64_t)((a < 0) != (b < 0) ? 0 - q : q);
+}
+
+HELPER __attribute__((stdcall)) int64_t _allrem(int64_t a, int64_t b) {
+    uint64_t r;
+    udivmod64(magnitude(a), magnitude(b), &r);
+    return (int64_t)(a < 0 ? 0 - r : r);
+}
+#endif
 
 /* Make freshly written code visible to instruction fetch. */
 static void flush_icache(char *start, uint64_t len) {
@@ -176,12 +235,12 @@ static void flush_icache(char *start, uint64_t len) {
 
 typedef int64_t (*shim_fn)(vm_frame *, int64_t *);
 
-#if defined(__i386__)
-/* The kernel enters with %esp 16-byte aligned and no return address. */
-__attribute__((force_align_arg_pointer))
-#endif
-__attribute__((noreturn)) void _start(void) {
-    if (read_word() != REQUEST_MAGIC)
+/* Runs one request; returns 0 when stdin has ended instead. */
+static int serve(void) {
+    uint64_t magic;
+    if (!read_or_end(&magic, 8))
+        return 0;
+    if (magic != REQUEST_MAGIC)
         die(13);
     uint64_t code_base = read_word(), code_len = read_word();
     uint64_t state_base = read_word(), n_locals = read_word();
@@ -190,7 +249,8 @@ __attribute__((noreturn)) void _start(void) {
         die(14);
 
     uint64_t cells = n_locals + heap_len + stack_cap;
-    char *state = map_fixed(state_base, page_round(sizeof(vm_frame) + 8 * cells + 64));
+    uint64_t state_len = page_round(sizeof(vm_frame) + 8 * cells + 64);
+    char *state = map_fixed(state_base, state_len);
     vm_frame *frame = (vm_frame *)state;
     int64_t *locals = (int64_t *)(state + 64);
     int64_t *heap = locals + n_locals;
@@ -199,10 +259,11 @@ __attribute__((noreturn)) void _start(void) {
     read_all(heap, 8 * heap_len);
     read_all(stack, 8 * depth);
 
-    char *code = map_fixed(code_base, page_round(code_len));
+    uint64_t code_map_len = page_round(code_len);
+    char *code = map_fixed(code_base, code_map_len);
     read_all(code, code_len);
     const long prot_rx = 5;
-    if (sys6(SYS_MPROTECT, (long)(uintptr_t)code, (long)page_round(code_len), prot_rx, 0, 0, 0) != 0)
+    if (sys6(SYS_MPROTECT, (long)(uintptr_t)code, (long)code_map_len, prot_rx, 0, 0, 0) != 0)
         die(15);
     flush_icache(code, code_len);
 
@@ -224,5 +285,17 @@ __attribute__((noreturn)) void _start(void) {
     write_all(locals, 8 * n_locals);
     write_all(heap, 8 * heap_len);
     write_all(stack, 8 * out_depth);
+    unmap(code, code_map_len);
+    unmap(state, state_len);
+    return 1;
+}
+
+#if defined(__i386__)
+/* The kernel enters with %esp 16-byte aligned and no return address. */
+__attribute__((force_align_arg_pointer))
+#endif
+__attribute__((noreturn)) void _start(void) {
+    while (serve())
+        ;
     die(0);
 }
