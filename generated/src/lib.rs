@@ -11,11 +11,29 @@ use runtime::StencilTable;
 pub mod aarch64_unknown_linux_gnu;
 #[rustfmt::skip]
 pub mod x86_64_unknown_linux_gnu;
+#[rustfmt::skip]
+pub mod aarch64_apple_darwin;
+#[rustfmt::skip]
+pub mod x86_64_apple_darwin;
+#[rustfmt::skip]
+pub mod aarch64_pc_windows_msvc;
+#[rustfmt::skip]
+pub mod x86_64_pc_windows_msvc;
+#[rustfmt::skip]
+pub mod i686_pc_windows_msvc;
+#[rustfmt::skip]
+pub mod riscv64gc_unknown_linux_gnu;
 
 /// The stencil table of every target.
 pub static TABLES: &[&StencilTable] = &[
     &aarch64_unknown_linux_gnu::TABLE,
     &x86_64_unknown_linux_gnu::TABLE,
+    &aarch64_apple_darwin::TABLE,
+    &x86_64_apple_darwin::TABLE,
+    &aarch64_pc_windows_msvc::TABLE,
+    &x86_64_pc_windows_msvc::TABLE,
+    &i686_pc_windows_msvc::TABLE,
+    &riscv64gc_unknown_linux_gnu::TABLE,
 ];
 
 /// The stencil table of a target, by short name (`aarch64`) or triple.
@@ -23,6 +41,12 @@ pub fn table(name: &str) -> Option<&'static StencilTable> {
     match name {
         "aarch64" | "aarch64-unknown-linux-gnu" => Some(&aarch64_unknown_linux_gnu::TABLE),
         "x86_64" | "x86_64-unknown-linux-gnu" => Some(&x86_64_unknown_linux_gnu::TABLE),
+        "aarch64-macos" | "aarch64-apple-darwin" => Some(&aarch64_apple_darwin::TABLE),
+        "x86_64-macos" | "x86_64-apple-darwin" => Some(&x86_64_apple_darwin::TABLE),
+        "aarch64-windows" | "aarch64-pc-windows-msvc" => Some(&aarch64_pc_windows_msvc::TABLE),
+        "x86_64-windows" | "x86_64-pc-windows-msvc" => Some(&x86_64_pc_windows_msvc::TABLE),
+        "i686-windows" | "i686-pc-windows-msvc" => Some(&i686_pc_windows_msvc::TABLE),
+        "riscv64" | "riscv64gc-unknown-linux-gnu" => Some(&riscv64gc_unknown_linux_gnu::TABLE),
         _ => None,
     }
 }
@@ -37,8 +61,26 @@ pub fn host_table() -> Option<&'static StencilTable> {
 const HOST: Option<&str> = Some("aarch64-unknown-linux-gnu");
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 const HOST: Option<&str> = Some("x86_64-unknown-linux-gnu");
+#[cfg(all(target_arch = "aarch64", target_os = "macos"))]
+const HOST: Option<&str> = Some("aarch64-apple-darwin");
+#[cfg(all(target_arch = "x86_64", target_os = "macos"))]
+const HOST: Option<&str> = Some("x86_64-apple-darwin");
+#[cfg(all(target_arch = "aarch64", target_os = "windows"))]
+const HOST: Option<&str> = Some("aarch64-pc-windows-msvc");
+#[cfg(all(target_arch = "x86_64", target_os = "windows"))]
+const HOST: Option<&str> = Some("x86_64-pc-windows-msvc");
+#[cfg(all(target_arch = "x86", target_os = "windows"))]
+const HOST: Option<&str> = Some("i686-pc-windows-msvc");
+#[cfg(all(target_arch = "riscv64", target_os = "linux"))]
+const HOST: Option<&str> = Some("riscv64gc-unknown-linux-gnu");
 #[cfg(not(any(
     all(target_arch = "aarch64", target_os = "linux"),
     all(target_arch = "x86_64", target_os = "linux"),
+    all(target_arch = "aarch64", target_os = "macos"),
+    all(target_arch = "x86_64", target_os = "macos"),
+    all(target_arch = "aarch64", target_os = "windows"),
+    all(target_arch = "x86_64", target_os = "windows"),
+    all(target_arch = "x86", target_os = "windows"),
+    all(target_arch = "riscv64", target_os = "linux"),
 )))]
 const HOST: Option<&str> = None;

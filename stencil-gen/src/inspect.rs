@@ -1,7 +1,8 @@
 //! A human-readable rendering of the stencil lowering makes from an object
 //! file: code and data bytes, their holes, and where each section went.
 //!
-//! Works on any x86-64 or aarch64 ELF relocatable object, not only ours.
+//! Works on any relocatable object of a target's format and instruction
+//! set, not only ours.
 
 use std::fmt::Write;
 
@@ -154,6 +155,17 @@ pub fn kind_name(kind: HoleKind) -> String {
         HoleKind::Aarch64Adr21 => "aarch64_adr21".into(),
         HoleKind::Aarch64PageOffset12 { scale } => format!("aarch64_page_offset12(scale={scale})"),
         HoleKind::Aarch64MovWide { group } => format!("aarch64_mov_wide(group={group})"),
+        HoleKind::Riscv64Hi20 => "riscv64_hi20".into(),
+        HoleKind::Riscv64Lo12I => "riscv64_lo12_i".into(),
+        HoleKind::Riscv64Lo12S => "riscv64_lo12_s".into(),
+        HoleKind::Riscv64PcRelHi20 => "riscv64_pc_rel_hi20".into(),
+        HoleKind::Riscv64PcRelLo12I => "riscv64_pc_rel_lo12_i".into(),
+        HoleKind::Riscv64PcRelLo12S => "riscv64_pc_rel_lo12_s".into(),
+        HoleKind::Riscv64Call => "riscv64_call".into(),
+        HoleKind::Riscv64Branch => "riscv64_branch".into(),
+        HoleKind::Riscv64Jal => "riscv64_jal".into(),
+        HoleKind::Riscv64CBranch => "riscv64_c_branch".into(),
+        HoleKind::Riscv64CJump => "riscv64_c_jump".into(),
     }
 }
 

@@ -3,8 +3,9 @@
 //!
 //! Code is every executable section, data every other allocated section,
 //! each concatenated in section order. Every relocation in them becomes a
-//! hole or an error: none is skipped. GOT relocations get a slot in the
-//! stencil's own data, after everything else.
+//! hole or an error: none is skipped. GOT relocations (and COFF's import
+//! slots, `__imp_NAME`) get a slot in the stencil's own data, after
+//! everything else.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,10 +14,21 @@ use runtime::{Arch, HoleKind};
 
 use crate::model::{Hole, StencilGroup, Value};
 use crate::obj::{self, ObjError, ObjectFile, RelocTarget, Relocation, SectionKind, SymbolPlace};
-use crate::target::Target;
+use crate::target::{Format, Target};
 
-/// Size of a GOT slot: one 64-bit address.
+mod mapping;
+mod trailing_jump;
+
+use mapping::Mapping;
+
+/// Size of a GOT slot: a 64-bit value on every target, so that a 32-bit
+/// target can read a 64-bit operand from one (its addresses are
+/// zero-extended and read as the slot's low half).
 const GOT_SLOT_SIZE: usize = 8;
+
+/// Prefix of a COFF import slot's name: `__imp_NAME` holds `NAME`'s
+/// address.
+const IMPORT_PREFIX: &str = "__imp_";
 
 /// How far before or after a removed trailing jump another hole's `S` may
 /// point and still be taken as referring to it (covers the bias of
@@ -41,6 +53,8 @@ pub enum LowerErrorKind {
     Object(ObjError),
     /// The object is for another instruction set than the target.
     WrongArch { object: Arch, target: Arch },
+    /// The object is in another format than the target's.
+    WrongFormat { object: Format, target: Format },
     /// `_JIT_ENTRY` is not at the start of the code.
     EntryNotAtStart { symbol: String, place: String },
     /// A relocation that cannot be turned into a hole.
@@ -67,6 +81,17 @@ pub enum RelocationProblem {
     CommonSymbol(String),
     /// It refers to a section that is not part of the stencil.
     OutsideStencil(String),
+    /// A linker relaxation marker (`R_RISCV_RELAX`, `R_RISCV_ALIGN`).
+    Relaxation,
+    /// It sits on an instruction its hole kind cannot patch (a page
+    /// offset on something else than `ADD` or a load or store).
+    UnexpectedInstruction(u32),
+    /// A RISC-V `%pcrel_lo` whose label is not at an `AUIPC` with a
+    /// `%pcrel_hi` or `%got_pcrel_hi` relocation.
+    UnpairedLow(String),
+    /// A RISC-V `%pcrel_lo` with an addend of its own, which linkers
+    /// ignore.
+    PairedAddend(i64),
 }
 
 impl fmt::Display for LowerError {
@@ -84,6 +109,12 @@ impl fmt::Display for LowerErrorKind {
                 "object file is for {}, but the target is {}",
                 arch_name(*object),
                 arch_name(*target)
+            ),
+            LowerErrorKind::WrongFormat { object, target } => write!(
+                f,
+                "object file is {}, but the target's format is {}",
+                format_name(*object),
+                format_name(*target)
             ),
             LowerErrorKind::EntryNotAtStart { symbol, place } => write!(
                 f,
@@ -115,6 +146,22 @@ impl fmt::Display for LowerErrorKind {
                     f,
                     "relocation {type_name} in {section} at offset {offset:#x} refers to section {target}, which is not part of the stencil"
                 ),
+                RelocationProblem::Relaxation => write!(
+                    f,
+                    "relocation {type_name} in {section} at offset {offset:#x} marks linker relaxation, which must be off (-mno-relax)"
+                ),
+                RelocationProblem::UnexpectedInstruction(word) => write!(
+                    f,
+                    "relocation {type_name} in {section} at offset {offset:#x} is on instruction {word:#010x}, which it cannot patch"
+                ),
+                RelocationProblem::UnpairedLow(label) => write!(
+                    f,
+                    "relocation {type_name} in {section} at offset {offset:#x} points at `{label}`, where no %pcrel_hi or %got_pcrel_hi relocation is"
+                ),
+                RelocationProblem::PairedAddend(addend) => write!(
+                    f,
+                    "relocation {type_name} in {section} at offset {offset:#x} has addend {addend}; a %pcrel_lo takes its addend from its %pcrel_hi"
+                ),
             },
             LowerErrorKind::TooLarge => {
                 write!(f, "code or data is larger than 4 GiB")
@@ -129,6 +176,16 @@ fn arch_name(arch: Arch) -> &'static str {
     match arch {
         Arch::X86_64 => "x86-64",
         Arch::Aarch64 => "aarch64",
+        Arch::I686 => "i686",
+        Arch::Riscv64 => "riscv64",
+    }
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Elf => "ELF",
+        Format::MachO => "Mach-O",
+        Format::Coff => "COFF",
     }
 }
 
@@ -170,6 +227,12 @@ pub fn lower_with_layout(
         kind: Box::new(kind),
     };
     let file = obj::read(object).map_err(|e| fail(LowerErrorKind::Object(e)))?;
+    if file.format != target.format {
+        return Err(fail(LowerErrorKind::WrongFormat {
+            object: file.format,
+            target: target.format,
+        }));
+    }
     if file.arch != target.arch {
         return Err(fail(LowerErrorKind::WrongArch {
             object: file.arch,
@@ -184,15 +247,6 @@ pub fn lower_with_layout(
 enum Part {
     Code,
     Data,
-}
-
-/// What a relocation type becomes.
-enum Mapping {
-    /// A hole of this kind, patched with the relocation's target.
-    Direct(HoleKind),
-    /// A hole of this kind, patched with the address of a GOT slot that
-    /// holds the relocation's target.
-    Got(HoleKind),
 }
 
 struct Lowering<'a> {
@@ -271,8 +325,9 @@ impl<'a> Lowering<'a> {
     fn lay_out(&mut self) {
         // Padding between code sections traps if it is ever executed.
         let code_fill = match self.target.arch {
-            Arch::X86_64 => 0xcc,
-            Arch::Aarch64 => 0x00,
+            Arch::X86_64 | Arch::I686 => 0xcc,
+            // An all-zero word is an undefined instruction on both.
+            Arch::Aarch64 | Arch::Riscv64 => 0x00,
         };
         for section in &self.file.sections {
             let (part, buffer, fill) = match section.kind {
@@ -340,10 +395,17 @@ impl<'a> Lowering<'a> {
             type_name: relocation.type_name.clone(),
             problem,
         };
-        let mapping = map_relocation(self.target.arch, relocation.r_type)
-            .ok_or(problem(RelocationProblem::Unsupported))?;
+        let import = self.import(&relocation.target);
+        let mapping = mapping::map(
+            self.file.format,
+            self.file.arch,
+            relocation,
+            &section.data,
+            import.is_some(),
+        )
+        .map_err(problem)?;
         let kind = match mapping {
-            Mapping::Direct(kind) | Mapping::Got(kind) => kind,
+            Mapping::Direct(kind) | Mapping::Got(kind) | Mapping::PcRelLow(kind) => kind,
         };
         match relocation.offset.checked_add(hole_size(kind)) {
             Some(end) if end <= section.data.len() as u64 => {}
@@ -352,17 +414,15 @@ impl<'a> Lowering<'a> {
         let offset =
             u32::try_from(base + relocation.offset).map_err(|_| LowerErrorKind::TooLarge)?;
         let (value, addend) = match mapping {
-            Mapping::Direct(_) => {
-                let (value, at) = self.resolve(&relocation.target).map_err(problem)?;
-                (value, at.wrapping_add(relocation.addend))
+            Mapping::PcRelLow(_) => {
+                let (value, addend, high) = self.pcrel_high(relocation).map_err(problem)?;
+                // `S - P` here must equal `S - P` at the `AUIPC`.
+                let distance = i64::from(offset) - high as i64;
+                (value, addend.wrapping_add(distance))
             }
-            Mapping::Got(_) => {
-                let content = self.resolve(&relocation.target).map_err(problem)?;
-                let slot = self.got_slot(content);
-                // Still `S + A - P` with `S` the slot: the addend keeps the
-                // instruction's bias (-4 on x86-64).
-                (Value::Data, (slot as i64).wrapping_add(relocation.addend))
-            }
+            _ => self
+                .hole_value(mapping, relocation, import.as_deref())
+                .map_err(problem)?,
         };
         let hole = Hole {
             offset,
@@ -375,6 +435,97 @@ impl<'a> Lowering<'a> {
             Part::Data => self.data_holes.push(hole),
         }
         Ok(())
+    }
+
+    /// The name whose import slot `target` is, for a COFF `__imp_NAME`
+    /// this object does not define.
+    fn import(&self, target: &RelocTarget) -> Option<String> {
+        let RelocTarget::Symbol(name) = target else {
+            return None;
+        };
+        let imported = name.strip_prefix(IMPORT_PREFIX)?;
+        let undefined = self
+            .file
+            .symbol(name)
+            .is_some_and(|s| s.place == SymbolPlace::Undefined);
+        (self.file.format == Format::Coff && undefined && !imported.is_empty())
+            .then(|| imported.to_string())
+    }
+
+    /// What a direct or GOT hole is patched with: `(value, addend)`.
+    fn hole_value(
+        &mut self,
+        mapping: Mapping,
+        relocation: &Relocation,
+        import: Option<&str>,
+    ) -> Result<(Value, i64), RelocationProblem> {
+        match mapping {
+            Mapping::Got(_) => {
+                let content = match import {
+                    Some(name) => (self.external(name), 0),
+                    None => self.resolve(&relocation.target)?,
+                };
+                let slot = self.got_slot(content);
+                // Still `S + A - P` with `S` the slot: the addend keeps the
+                // instruction's bias (-4 on x86-64).
+                Ok((Value::Data, (slot as i64).wrapping_add(relocation.addend)))
+            }
+            _ => {
+                let (value, at) = self.resolve(&relocation.target)?;
+                Ok((value, at.wrapping_add(relocation.addend)))
+            }
+        }
+    }
+
+    /// The value and addend of the `%pcrel_hi`/`%got_pcrel_hi` a RISC-V
+    /// `%pcrel_lo` completes, and the code offset of its `AUIPC`. The low
+    /// relocation points at the `AUIPC`'s label, by name or (when the
+    /// label's name is not unique) as a section offset in its addend.
+    fn pcrel_high(&mut self, low: &Relocation) -> Result<(Value, i64, u64), RelocationProblem> {
+        let (index, at, label) = match &low.target {
+            RelocTarget::Symbol(name) => {
+                if low.addend != 0 {
+                    return Err(RelocationProblem::PairedAddend(low.addend));
+                }
+                let symbol = self
+                    .file
+                    .symbol(name)
+                    .ok_or_else(|| RelocationProblem::UnknownSymbol(name.clone()))?;
+                match symbol.place {
+                    SymbolPlace::Section(index) => (index, symbol.value, name.clone()),
+                    _ => return Err(RelocationProblem::UnpairedLow(name.clone())),
+                }
+            }
+            RelocTarget::Section(index) => {
+                let label = format!("{}+{:#x}", self.section_name(*index), low.addend);
+                (*index, low.addend as u64, label)
+            }
+            RelocTarget::Absolute => return Err(RelocationProblem::UnpairedLow("0".into())),
+        };
+        let unpaired = || RelocationProblem::UnpairedLow(label.clone());
+        let file = self.file;
+        let section = file.section(index).ok_or_else(unpaired)?;
+        let Some(&(Part::Code, base)) = self.placed.get(&index) else {
+            return Err(unpaired());
+        };
+        let high = section
+            .relocations
+            .iter()
+            .filter(|r| r.offset == at)
+            .find_map(|r| {
+                let mapping = mapping::map(file.format, file.arch, r, &section.data, false);
+                match mapping {
+                    Ok(m @ (Mapping::Direct(k) | Mapping::Got(k)))
+                        if k == HoleKind::Riscv64PcRelHi20 =>
+                    {
+                        Some((m, r))
+                    }
+                    _ => None,
+                }
+            })
+            .ok_or_else(unpaired)?;
+        let (value, addend) = self.hole_value(high.0, high.1, None)?;
+        Ok((value, addend, base.wrapping_add(at)))
     }
 
     /// The hole value of a relocation target, with the offset it adds.
@@ -462,35 +613,9 @@ impl<'a> Lowering<'a> {
     /// reached by falling through.
     fn remove_trailing_jump(&mut self) -> bool {
         let len = self.code.len();
-        let (size, opcode_ok, kind, addend) = match self.target.arch {
-            Arch::X86_64 => (
-                5,
-                len >= 5 && self.code[len - 5] == 0xe9,
-                HoleKind::PcRel32,
-                -4,
-            ),
-            Arch::Aarch64 => {
-                let ok = len >= 4
-                    && u32::from_le_bytes([
-                        self.code[len - 4],
-                        self.code[len - 3],
-                        self.code[len - 2],
-                        self.code[len - 1],
-                    ]) & 0xfc00_0000
-                        == 0x1400_0000;
-                (4, ok, HoleKind::Aarch64Branch26, 0)
-            }
-        };
-        if !opcode_ok {
-            return false;
-        }
-        let start = len - size;
-        let Some(jump) = self.code_holes.iter().position(|h| {
-            h.offset as usize == len - 4
-                && h.kind == kind
-                && h.value == Value::Continue
-                && h.addend == addend
-        }) else {
+        let Some((start, jump)) =
+            trailing_jump::find(self.target.arch, &self.code, &self.code_holes)
+        else {
             return false;
         };
         let overlaps = self.code_holes.iter().enumerate().any(|(i, h)| {
@@ -525,62 +650,5 @@ fn align_up(value: u64, align: u64) -> u64 {
 
 /// Number of bytes a hole of this kind rewrites.
 pub fn hole_size(kind: HoleKind) -> u64 {
-    match kind {
-        HoleKind::Abs64 | HoleKind::PcRel64 => 8,
-        _ => 4,
-    }
-}
-
-/// The hole kind for a relocation type of this instruction set.
-fn map_relocation(arch: Arch, r_type: u32) -> Option<Mapping> {
-    use object::elf::*;
-    use Mapping::{Direct, Got};
-    let mapping = match arch {
-        Arch::X86_64 => match r_type {
-            R_X86_64_64 => Direct(HoleKind::Abs64),
-            R_X86_64_32 => Direct(HoleKind::Abs32),
-            R_X86_64_32S => Direct(HoleKind::Abs32Signed),
-            R_X86_64_PC32 | R_X86_64_PLT32 => Direct(HoleKind::PcRel32),
-            R_X86_64_PC64 => Direct(HoleKind::PcRel64),
-            // The relocation type tells which bytes before the disp32 are
-            // the instruction's, hence whether it can be relaxed.
-            R_X86_64_REX_GOTPCRELX => Got(HoleKind::X86_64GotLoad),
-            R_X86_64_GOTPCRELX => Got(HoleKind::X86_64GotLoadNoRex),
-            R_X86_64_GOTPCREL => Got(HoleKind::X86_64GotLoadUnrelaxed),
-            _ => return None,
-        },
-        Arch::Aarch64 => match r_type {
-            R_AARCH64_ABS64 => Direct(HoleKind::Abs64),
-            R_AARCH64_PREL32 => Direct(HoleKind::PcRel32),
-            R_AARCH64_PREL64 => Direct(HoleKind::PcRel64),
-            R_AARCH64_CALL26 | R_AARCH64_JUMP26 => Direct(HoleKind::Aarch64Branch26),
-            R_AARCH64_CONDBR19 | R_AARCH64_LD_PREL_LO19 => Direct(HoleKind::Aarch64Branch19),
-            R_AARCH64_TSTBR14 => Direct(HoleKind::Aarch64Branch14),
-            R_AARCH64_ADR_PREL_PG_HI21 | R_AARCH64_ADR_PREL_PG_HI21_NC => {
-                Direct(HoleKind::Aarch64AdrpPage21)
-            }
-            R_AARCH64_ADR_PREL_LO21 => Direct(HoleKind::Aarch64Adr21),
-            R_AARCH64_ADD_ABS_LO12_NC | R_AARCH64_LDST8_ABS_LO12_NC => {
-                Direct(HoleKind::Aarch64PageOffset12 { scale: 0 })
-            }
-            R_AARCH64_LDST16_ABS_LO12_NC => Direct(HoleKind::Aarch64PageOffset12 { scale: 1 }),
-            R_AARCH64_LDST32_ABS_LO12_NC => Direct(HoleKind::Aarch64PageOffset12 { scale: 2 }),
-            R_AARCH64_LDST64_ABS_LO12_NC => Direct(HoleKind::Aarch64PageOffset12 { scale: 3 }),
-            R_AARCH64_LDST128_ABS_LO12_NC => Direct(HoleKind::Aarch64PageOffset12 { scale: 4 }),
-            R_AARCH64_MOVW_UABS_G0 | R_AARCH64_MOVW_UABS_G0_NC => {
-                Direct(HoleKind::Aarch64MovWide { group: 0 })
-            }
-            R_AARCH64_MOVW_UABS_G1 | R_AARCH64_MOVW_UABS_G1_NC => {
-                Direct(HoleKind::Aarch64MovWide { group: 1 })
-            }
-            R_AARCH64_MOVW_UABS_G2 | R_AARCH64_MOVW_UABS_G2_NC => {
-                Direct(HoleKind::Aarch64MovWide { group: 2 })
-            }
-            R_AARCH64_MOVW_UABS_G3 => Direct(HoleKind::Aarch64MovWide { group: 3 }),
-            R_AARCH64_ADR_GOT_PAGE => Got(HoleKind::Aarch64AdrpPage21),
-            R_AARCH64_LD64_GOT_LO12_NC => Got(HoleKind::Aarch64PageOffset12 { scale: 3 }),
-            _ => return None,
-        },
-    };
-    Some(mapping)
+    runtime::patch::width(kind) as u64
 }

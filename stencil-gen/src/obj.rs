@@ -1,9 +1,12 @@
-//! A format-neutral view of a relocatable object file: its sections, their
-//! relocations and its symbols, read with the `object` crate.
+//! A format-neutral view of a relocatable object file (ELF, Mach-O or
+//! COFF): its sections, their relocations and its symbols, read with the
+//! `object` crate.
 //!
 //! Only what lowering needs is kept. Relocation types stay as the format's
 //! raw numbers (with their names, for messages): mapping them onto hole
-//! kinds is lowering's job.
+//! kinds is lowering's job. Addends are always explicit: where the format
+//! keeps them in the relocated bytes (Mach-O, COFF) they are decoded here,
+//! so that a relocation means `S + addend - P` whatever the format.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,6 +14,11 @@ use std::fmt;
 use object::{Object, ObjectSection, ObjectSymbol};
 use runtime::Arch;
 
+use crate::target::Format;
+
+mod coff;
+pub mod insn;
+mod macho;
 mod reloc_names;
 
 /// Most bytes this reader copies out of one object (zero-filled sections
@@ -32,7 +40,8 @@ pub enum SectionKind {
     /// Allocated, zero-filled (`data` holds the zeros).
     Bss,
     /// Not part of a stencil: metadata, notes, unwind tables, thread-local
-    /// data and anything else.
+    /// data and anything else. Neither its bytes nor its relocations are
+    /// read.
     Other,
 }
 
@@ -41,6 +50,7 @@ pub enum SectionKind {
 pub struct Section {
     /// The format's own section index (what relocations and symbols use).
     pub index: usize,
+    /// The section's name; `SEGMENT,section` on Mach-O.
     pub name: String,
     pub kind: SectionKind,
     /// Required alignment, at least 1.
@@ -60,7 +70,12 @@ pub struct Relocation {
     pub r_type: u32,
     /// The format's name for `r_type`, e.g. `R_AARCH64_CALL26`.
     pub type_name: String,
+    /// Width in bytes of the relocated field where the format records it
+    /// apart from the type (Mach-O's `r_length`); 0 elsewhere.
+    pub size: u8,
     pub target: RelocTarget,
+    /// The effective addend `A` of `S + A - P` (or `S + A`), whatever the
+    /// format stores.
     pub addend: i64,
 }
 
@@ -105,6 +120,7 @@ pub struct Symbol {
 /// An object file, reduced to what lowering needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectFile {
+    pub format: Format,
     /// Instruction set the object is for.
     pub arch: Arch,
     /// All sections, in the format's order.
@@ -136,7 +152,7 @@ impl ObjectFile {
 pub enum ObjError {
     /// The bytes are not an object file `object` understands.
     Parse(String),
-    /// A format this reader does not handle yet.
+    /// A format this reader does not handle.
     UnsupportedFormat(String),
     /// An instruction set no target uses.
     UnsupportedArchitecture(String),
@@ -158,7 +174,8 @@ pub enum ObjError {
         section: String,
         message: String,
     },
-    /// A relocation whose addend is stored in the relocated bytes.
+    /// A relocation whose addend is stored in a way this reader does not
+    /// decode (an ELF `REL` section).
     ImplicitAddend {
         section: String,
         offset: u64,
@@ -169,18 +186,29 @@ pub enum ObjError {
         section: String,
         offset: u64,
     },
+    /// A relocation that cannot be read as the format defines it (its
+    /// bytes outside the section, a pairing broken, a flag contradicting
+    /// its type).
+    BadRelocation {
+        section: String,
+        offset: u64,
+        type_name: String,
+        problem: String,
+    },
 }
 
 impl fmt::Display for ObjError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ObjError::Parse(message) => write!(f, "not a readable object file: {message}"),
-            ObjError::UnsupportedFormat(format) => {
-                write!(f, "unsupported object format {format} (only ELF is read)")
-            }
-            ObjError::UnsupportedArchitecture(arch) => {
-                write!(f, "unsupported architecture {arch} (x86-64 and aarch64 only)")
-            }
+            ObjError::UnsupportedFormat(format) => write!(
+                f,
+                "unsupported object format {format} (ELF, Mach-O and COFF are read)"
+            ),
+            ObjError::UnsupportedArchitecture(arch) => write!(
+                f,
+                "unsupported architecture {arch} (x86-64, aarch64, i686 and riscv64 only)"
+            ),
             ObjError::NotRelocatable => write!(f, "not a relocatable object file"),
             ObjError::BigEndian => write!(f, "big-endian object files are not supported"),
             ObjError::TooLarge { section } => write!(
@@ -202,6 +230,15 @@ impl fmt::Display for ObjError {
                 f,
                 "relocation in {section} at offset {offset:#x} refers to a missing or nameless symbol"
             ),
+            ObjError::BadRelocation {
+                section,
+                offset,
+                type_name,
+                problem,
+            } => write!(
+                f,
+                "relocation {type_name} in {section} at offset {offset:#x}: {problem}"
+            ),
         }
     }
 }
@@ -211,9 +248,12 @@ impl std::error::Error for ObjError {}
 /// Read an object file.
 pub fn read(bytes: &[u8]) -> Result<ObjectFile, ObjError> {
     let file = object::File::parse(bytes).map_err(|e| ObjError::Parse(e.to_string()))?;
-    if file.format() != object::BinaryFormat::Elf {
-        return Err(ObjError::UnsupportedFormat(format!("{:?}", file.format())));
-    }
+    let format = match file.format() {
+        object::BinaryFormat::Elf => Format::Elf,
+        object::BinaryFormat::MachO => Format::MachO,
+        object::BinaryFormat::Coff => Format::Coff,
+        other => return Err(ObjError::UnsupportedFormat(format!("{other:?}"))),
+    };
     if !file.is_little_endian() {
         return Err(ObjError::BigEndian);
     }
@@ -223,27 +263,41 @@ pub fn read(bytes: &[u8]) -> Result<ObjectFile, ObjError> {
     let arch = match file.architecture() {
         object::Architecture::X86_64 => Arch::X86_64,
         object::Architecture::Aarch64 => Arch::Aarch64,
+        object::Architecture::I386 => Arch::I686,
+        object::Architecture::Riscv64 => Arch::Riscv64,
         other => return Err(ObjError::UnsupportedArchitecture(format!("{other:?}"))),
     };
-
-    let symbols = read_symbols(&file);
-    let defined_names = defined_name_counts(&file);
+    let reader = Reader {
+        file: &file,
+        format,
+        arch,
+        defined_names: defined_name_counts(&file),
+    };
     let mut sections = Vec::new();
     let mut budget = MAX_TOTAL_SIZE;
     for section in file.sections() {
-        sections.push(read_section(
-            &file,
-            &section,
-            arch,
-            &defined_names,
-            &mut budget,
-        )?);
+        sections.push(reader.read_section(&section, &mut budget)?);
     }
     Ok(ObjectFile {
+        format,
         arch,
         sections,
-        symbols,
+        symbols: read_symbols(&file),
     })
+}
+
+/// Offset of a symbol in its section: Mach-O symbols hold addresses in the
+/// object's own address space, ELF and COFF ones offsets (their sections
+/// start at 0).
+fn symbol_offset(file: &object::File<'_>, symbol: &object::Symbol<'_, '_>) -> u64 {
+    let start = match symbol.section() {
+        object::SymbolSection::Section(index) => file
+            .section_by_index(index)
+            .map(|s| s.address())
+            .unwrap_or(0),
+        _ => 0,
+    };
+    symbol.address().wrapping_sub(start)
 }
 
 fn read_symbols(file: &object::File<'_>) -> Vec<Symbol> {
@@ -262,7 +316,7 @@ fn read_symbols(file: &object::File<'_>) -> Vec<Symbol> {
             Some(Symbol {
                 name: name.to_string(),
                 place: symbol_place(s.section()),
-                value: s.address(),
+                value: symbol_offset(file, &s),
                 size: s.size(),
                 global: s.is_global(),
                 weak: s.is_weak(),
@@ -276,7 +330,11 @@ fn read_symbols(file: &object::File<'_>) -> Vec<Symbol> {
 fn defined_name_counts(file: &object::File<'_>) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for symbol in file.symbols() {
-        if symbol.is_undefined() || symbol.kind() == object::SymbolKind::Section {
+        let defined = matches!(
+            symbol.section(),
+            object::SymbolSection::Section(_) | object::SymbolSection::Absolute
+        );
+        if !defined || symbol.kind() == object::SymbolKind::Section {
             continue;
         }
         if let Ok(name) = symbol.name() {
@@ -291,17 +349,272 @@ fn symbol_place(section: object::SymbolSection) -> SymbolPlace {
         object::SymbolSection::Section(index) => SymbolPlace::Section(index.0),
         object::SymbolSection::Absolute => SymbolPlace::Absolute,
         object::SymbolSection::Common => SymbolPlace::Common,
+        // COFF weak externals land here too: the VM provides them.
         _ => SymbolPlace::Undefined,
     }
 }
 
-fn section_kind(section: &object::Section<'_, '_>) -> SectionKind {
+/// A relocation as the format stores it, before its addend is decoded.
+pub(crate) struct RawRelocation {
+    pub offset: u64,
+    pub r_type: u32,
+    pub size: u8,
+    pub target: object::RelocationTarget,
+    /// The effective addend, decoded from wherever the format keeps it.
+    pub addend: i64,
+}
+
+/// The section being read, for addend decoders.
+pub(crate) struct SectionBytes<'a> {
+    pub name: &'a str,
+    /// The section's address in the object's own address space (non-zero
+    /// only on Mach-O).
+    pub address: u64,
+    pub data: &'a [u8],
+}
+
+impl SectionBytes<'_> {
+    /// The `N` bytes at `offset`, or an error naming the relocation.
+    pub fn bytes<const N: usize>(&self, offset: u64, type_name: &str) -> Result<[u8; N], ObjError> {
+        usize::try_from(offset)
+            .ok()
+            .and_then(|start| self.data.get(start..start.checked_add(N)?))
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| ObjError::BadRelocation {
+                section: self.name.to_string(),
+                offset,
+                type_name: type_name.to_string(),
+                problem: format!("its {N} bytes lie outside the section"),
+            })
+    }
+
+    pub fn u32(&self, offset: u64, type_name: &str) -> Result<u32, ObjError> {
+        self.bytes::<4>(offset, type_name).map(u32::from_le_bytes)
+    }
+
+    pub fn i32(&self, offset: u64, type_name: &str) -> Result<i64, ObjError> {
+        self.bytes::<4>(offset, type_name)
+            .map(|b| i64::from(i32::from_le_bytes(b)))
+    }
+
+    pub fn i64(&self, offset: u64, type_name: &str) -> Result<i64, ObjError> {
+        self.bytes::<8>(offset, type_name).map(i64::from_le_bytes)
+    }
+
+    pub fn error(&self, offset: u64, type_name: &str, problem: impl Into<String>) -> ObjError {
+        ObjError::BadRelocation {
+            section: self.name.to_string(),
+            offset,
+            type_name: type_name.to_string(),
+            problem: problem.into(),
+        }
+    }
+}
+
+struct Reader<'a, 'data> {
+    file: &'a object::File<'data>,
+    format: Format,
+    arch: Arch,
+    defined_names: BTreeMap<String, usize>,
+}
+
+impl Reader<'_, '_> {
+    /// The section's name as messages show it: `SEGMENT,section` on Mach-O.
+    fn section_name(&self, section: &object::Section<'_, '_>) -> String {
+        let name = section.name().unwrap_or("<unnamed>");
+        match (self.format, section.segment_name()) {
+            (Format::MachO, Ok(Some(segment))) => format!("{segment},{name}"),
+            _ => name.to_string(),
+        }
+    }
+
+    fn section_kind(&self, section: &object::Section<'_, '_>) -> SectionKind {
+        match self.format {
+            Format::Elf => elf_section_kind(section),
+            Format::MachO => macho::section_kind(section),
+            Format::Coff => coff::section_kind(section),
+        }
+    }
+
+    /// Read one section; `budget` is how many more bytes may be copied.
+    fn read_section(
+        &self,
+        section: &object::Section<'_, '_>,
+        budget: &mut u64,
+    ) -> Result<Section, ObjError> {
+        let name = self.section_name(section);
+        let kind = self.section_kind(section);
+        let align = section.align().max(1);
+        if kind != SectionKind::Other && (!align.is_power_of_two() || align > MAX_ALIGN) {
+            return Err(ObjError::BadAlignment {
+                section: name,
+                align,
+            });
+        }
+        let size = match kind {
+            // Sections outside the stencil are never looked at; they may be
+            // large (debug info) and need not be copied.
+            SectionKind::Other => 0,
+            _ => section.size(),
+        };
+        *budget = budget.checked_sub(size).ok_or_else(|| ObjError::TooLarge {
+            section: name.clone(),
+        })?;
+        let data = match kind {
+            SectionKind::Other => Vec::new(),
+            SectionKind::Bss => vec![0; size as usize],
+            _ => {
+                let bytes = section.data().map_err(|e| ObjError::Section {
+                    section: name.clone(),
+                    message: e.to_string(),
+                })?;
+                bytes.to_vec()
+            }
+        };
+        let mut relocations = Vec::new();
+        if kind != SectionKind::Other {
+            let bytes = SectionBytes {
+                name: &name,
+                address: section.address(),
+                data: &data,
+            };
+            for raw in self.raw_relocations(section, &bytes)? {
+                relocations.push(self.read_relocation(&bytes, raw)?);
+            }
+        }
+        // Stable, so relocations sharing an offset keep the file's order.
+        relocations.sort_by_key(|r| r.offset);
+        Ok(Section {
+            index: section.index().0,
+            name,
+            kind,
+            align,
+            data,
+            relocations,
+        })
+    }
+
+    fn raw_relocations(
+        &self,
+        section: &object::Section<'_, '_>,
+        bytes: &SectionBytes<'_>,
+    ) -> Result<Vec<RawRelocation>, ObjError> {
+        match (self.format, self.file) {
+            (Format::MachO, object::File::MachO64(file)) => {
+                macho::raw_relocations(file, section.index(), bytes)
+            }
+            (Format::MachO, _) => Err(ObjError::UnsupportedFormat("32-bit Mach-O".to_string())),
+            _ => section
+                .relocations()
+                .map(|(offset, relocation)| {
+                    generic_raw(self.format, self.arch, bytes, offset, &relocation)
+                })
+                .collect(),
+        }
+    }
+
+    fn read_relocation(
+        &self,
+        bytes: &SectionBytes<'_>,
+        raw: RawRelocation,
+    ) -> Result<Relocation, ObjError> {
+        let type_name = reloc_names::name(self.format, self.arch, raw.r_type);
+        let section = bytes.name;
+        let offset = raw.offset;
+        let mut addend = raw.addend;
+        let target = match raw.target {
+            object::RelocationTarget::Symbol(index) => {
+                let bad_symbol = || ObjError::BadSymbol {
+                    section: section.to_string(),
+                    offset,
+                };
+                let symbol = self.file.symbol_by_index(index).map_err(|_| bad_symbol())?;
+                let name = symbol.name().unwrap_or("");
+                let unique = self.defined_names.get(name).copied().unwrap_or(0) <= 1;
+                let symbol_offset = symbol_offset(self.file, &symbol);
+                match symbol.section() {
+                    object::SymbolSection::Section(index)
+                        if symbol.kind() == object::SymbolKind::Section
+                            || name.is_empty()
+                            || !unique =>
+                    {
+                        addend = addend.wrapping_add(symbol_offset as i64);
+                        RelocTarget::Section(index.0)
+                    }
+                    object::SymbolSection::Absolute if name.is_empty() || !unique => {
+                        addend = addend.wrapping_add(symbol.address() as i64);
+                        RelocTarget::Absolute
+                    }
+                    // An undefined symbol with no name cannot be resolved.
+                    _ if name.is_empty() => return Err(bad_symbol()),
+                    _ => RelocTarget::Symbol(name.to_string()),
+                }
+            }
+            object::RelocationTarget::Section(index) => RelocTarget::Section(index.0),
+            _ => RelocTarget::Absolute,
+        };
+        Ok(Relocation {
+            offset,
+            r_type: raw.r_type,
+            type_name,
+            size: raw.size,
+            target,
+            addend,
+        })
+    }
+}
+
+/// ELF and COFF relocations, as the `object` crate reads them.
+fn generic_raw(
+    format: Format,
+    arch: Arch,
+    bytes: &SectionBytes<'_>,
+    offset: u64,
+    relocation: &object::Relocation,
+) -> Result<RawRelocation, ObjError> {
+    let (r_type, addend) = match (format, relocation.flags()) {
+        (Format::Elf, object::RelocationFlags::Elf { r_type }) => {
+            // `REL` sections (no addend field) are not produced by clang for
+            // any target here.
+            if relocation.has_implicit_addend() {
+                return Err(ObjError::ImplicitAddend {
+                    section: bytes.name.to_string(),
+                    offset,
+                });
+            }
+            (r_type, relocation.addend())
+        }
+        // COFF addends live in the relocated bytes.
+        (Format::Coff, object::RelocationFlags::Coff { typ }) => {
+            let r_type = u32::from(typ);
+            let type_name = reloc_names::name(format, arch, r_type);
+            (
+                r_type,
+                coff::addend(arch, bytes, offset, r_type, &type_name)?,
+            )
+        }
+        (_, other) => return Err(ObjError::UnsupportedFormat(format!("{other:?}"))),
+    };
+    Ok(RawRelocation {
+        offset,
+        r_type,
+        size: 0,
+        target: relocation.target(),
+        addend,
+    })
+}
+
+fn elf_section_kind(section: &object::Section<'_, '_>) -> SectionKind {
     // Unwind tables are not wanted (stencils are built without them); if
     // one shows up anyway it is not part of the stencil.
     if matches!(section.name(), Ok(".eh_frame")) {
         return SectionKind::Other;
     }
-    match section.kind() {
+    generic_section_kind(section.kind())
+}
+
+fn generic_section_kind(kind: object::SectionKind) -> SectionKind {
+    match kind {
         object::SectionKind::Text => SectionKind::Code,
         object::SectionKind::ReadOnlyData
         | object::SectionKind::ReadOnlyDataWithRel
@@ -310,128 +623,4 @@ fn section_kind(section: &object::Section<'_, '_>) -> SectionKind {
         object::SectionKind::UninitializedData => SectionKind::Bss,
         _ => SectionKind::Other,
     }
-}
-
-/// Read one section; `budget` is how many more bytes may be copied.
-fn read_section(
-    file: &object::File<'_>,
-    section: &object::Section<'_, '_>,
-    arch: Arch,
-    defined_names: &BTreeMap<String, usize>,
-    budget: &mut u64,
-) -> Result<Section, ObjError> {
-    let name = section.name().unwrap_or("<unnamed>").to_string();
-    let kind = section_kind(section);
-    let align = section.align().max(1);
-    if kind != SectionKind::Other && (!align.is_power_of_two() || align > MAX_ALIGN) {
-        return Err(ObjError::BadAlignment {
-            section: name,
-            align,
-        });
-    }
-    let size = match kind {
-        // Sections outside the stencil are never looked at; they may be
-        // large (debug info) and need not be copied.
-        SectionKind::Other => 0,
-        _ => section.size(),
-    };
-    *budget = budget.checked_sub(size).ok_or_else(|| ObjError::TooLarge {
-        section: name.clone(),
-    })?;
-    let data = match kind {
-        SectionKind::Other => Vec::new(),
-        SectionKind::Bss => vec![0; size as usize],
-        _ => {
-            let bytes = section.data().map_err(|e| ObjError::Section {
-                section: name.clone(),
-                message: e.to_string(),
-            })?;
-            bytes.to_vec()
-        }
-    };
-    let mut relocations = Vec::new();
-    for (offset, relocation) in section.relocations() {
-        relocations.push(read_relocation(
-            file,
-            &name,
-            offset,
-            &relocation,
-            arch,
-            defined_names,
-        )?);
-    }
-    // Stable, so relocations sharing an offset keep the file's order.
-    relocations.sort_by_key(|r| r.offset);
-    Ok(Section {
-        index: section.index().0,
-        name,
-        kind,
-        align,
-        data,
-        relocations,
-    })
-}
-
-fn read_relocation(
-    file: &object::File<'_>,
-    section: &str,
-    offset: u64,
-    relocation: &object::Relocation,
-    arch: Arch,
-    defined_names: &BTreeMap<String, usize>,
-) -> Result<Relocation, ObjError> {
-    if relocation.has_implicit_addend() {
-        return Err(ObjError::ImplicitAddend {
-            section: section.to_string(),
-            offset,
-        });
-    }
-    let r_type = match relocation.flags() {
-        object::RelocationFlags::Elf { r_type } => r_type,
-        other => return Err(ObjError::UnsupportedFormat(format!("{other:?}"))),
-    };
-    let mut addend = relocation.addend();
-    let target = match relocation.target() {
-        object::RelocationTarget::Symbol(index) => {
-            let symbol = file
-                .symbol_by_index(index)
-                .map_err(|_| ObjError::BadSymbol {
-                    section: section.to_string(),
-                    offset,
-                })?;
-            let name = symbol.name().unwrap_or("");
-            let unique = defined_names.get(name).copied().unwrap_or(0) <= 1;
-            match symbol.section() {
-                object::SymbolSection::Section(index)
-                    if symbol.kind() == object::SymbolKind::Section
-                        || name.is_empty()
-                        || !unique =>
-                {
-                    addend = addend.wrapping_add(symbol.address() as i64);
-                    RelocTarget::Section(index.0)
-                }
-                object::SymbolSection::Absolute if name.is_empty() || !unique => {
-                    addend = addend.wrapping_add(symbol.address() as i64);
-                    RelocTarget::Absolute
-                }
-                // An undefined symbol with no name cannot be resolved.
-                _ if name.is_empty() => {
-                    return Err(ObjError::BadSymbol {
-                        section: section.to_string(),
-                        offset,
-                    })
-                }
-                _ => RelocTarget::Symbol(name.to_string()),
-            }
-        }
-        object::RelocationTarget::Section(index) => RelocTarget::Section(index.0),
-        _ => RelocTarget::Absolute,
-    };
-    Ok(Relocation {
-        offset,
-        r_type,
-        type_name: reloc_names::elf_name(arch, r_type),
-        target,
-        addend,
-    })
 }

@@ -675,7 +675,7 @@ fn write_to(stdin: &mut Option<ChildStdin>, bytes: &[u8]) -> io::Result<()> {
 
 /// Every clang argument for `target`, input and output aside.
 pub fn compile_args(target: &Target) -> Vec<String> {
-    let mut args = vec![format!("--target={}", target.triple)];
+    let mut args = vec![format!("--target={}", target.clang_triple)];
     args.extend(COMMON_FLAGS.iter().map(|f| f.to_string()));
     args.extend(target.clang_flags.iter().map(|f| f.to_string()));
     args
@@ -725,7 +725,8 @@ fn quote(word: &str) -> String {
 /// The section that holds a stencil's code.
 pub fn code_section(target: &Target) -> &'static str {
     match target.format {
-        Format::Elf => ".text",
+        Format::Elf | Format::Coff => ".text",
+        Format::MachO => "__TEXT,__text",
     }
 }
 

@@ -229,6 +229,8 @@ fn arch_name(arch: Arch) -> &'static str {
     match arch {
         Arch::X86_64 => "X86_64",
         Arch::Aarch64 => "Aarch64",
+        Arch::I686 => "I686",
+        Arch::Riscv64 => "Riscv64",
     }
 }
 
@@ -560,6 +562,8 @@ fn host_cfg(target: &Target) -> String {
     let arch = match target.arch {
         Arch::X86_64 => "x86_64",
         Arch::Aarch64 => "aarch64",
+        Arch::I686 => "x86",
+        Arch::Riscv64 => "riscv64",
     };
     let os = if target.triple.contains("-linux") {
         "linux"

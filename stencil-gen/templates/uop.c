@@ -41,7 +41,19 @@ static inline __attribute__((unused)) int64_t jit_as_i64(double value) {
 #define OPARG ((int64_t)(uint32_t)(uintptr_t)_JIT_OPARG)
 {%- endif %}
 {%- if uses_operand %}
+#if __SIZEOF_POINTER__ >= 8
 #define OPERAND ((uint64_t)(uintptr_t)_JIT_OPERAND)
+#elif defined(_WIN32)
+/* An address has too few bits for the operand: read all 64 from the import
+   slot of `_JIT_OPERAND` (`__imp_`), which the generator makes a GOT slot
+   holding the whole operand. */
+#define JIT_NAME(prefix) JIT_STRING(prefix)
+#define JIT_STRING(prefix) #prefix
+extern const uint64_t jit_operand_slot __asm__("__imp_" JIT_NAME(__USER_LABEL_PREFIX__) "_JIT_OPERAND");
+#define OPERAND jit_operand_slot
+#else
+#error "no way to read a 64-bit operand with 32-bit addresses on this target"
+#endif
 #define OPERAND_F64 AS_F64(OPERAND)
 {%- endif %}
 {%- if uses_jump_target %}

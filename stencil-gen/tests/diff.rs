@@ -1,5 +1,5 @@
 //! The stencil diff on real data: the stencils of clang 16 against those of
-//! clang 19 for both targets, and committed manifests at a git revision of
+//! clang 19 for every target, and committed manifests at a git revision of
 //! a real repository against a working tree.
 
 use std::collections::BTreeSet;
@@ -179,7 +179,12 @@ fn changed_code_comes_with_a_unified_diff_of_the_disassembly() {
                 .iter()
                 .any(|l| l.starts_with('+') && !l.starts_with("+++")));
         }
-        assert!(with_code_change > 10, "{}: {with_code_change}", t.target);
+        // Nearly every uop where LLVM 16 lacks preserve_none (x86-64,
+        // aarch64); some where both use the C calling convention.
+        let preserve_none = target::Target::find(&t.target)
+            .is_some_and(|t| matches!(t.arch, runtime::Arch::X86_64 | runtime::Arch::Aarch64));
+        let least = if preserve_none { 10 } else { 0 };
+        assert!(with_code_change > least, "{}: {with_code_change}", t.target);
         // A uop whose code is the same in both has no diff.
         for row in t.rows.iter().filter(|r| !r.changed) {
             assert!(row.disassembly_diff.is_none(), "{}", row.name);
@@ -243,7 +248,8 @@ fn json_round_trips_and_markdown_has_a_table_per_target() {
         .filter(|l| l.starts_with("| stencil | code bytes A | code bytes B | Δ |"))
         .count();
     let rules = md.lines().filter(|l| l.starts_with("|:--|--:|")).count();
-    assert_eq!((heads, rules), (2, 2), "{md}");
+    let tables = target::ALL.len();
+    assert_eq!((heads, rules), (tables, tables), "{md}");
     for t in &d.targets {
         assert!(md.contains(&format!("### `{}`", t.target)));
         let total = format!(
@@ -375,13 +381,13 @@ fn a_git_revision_against_the_working_tree() {
     let all: Vec<_> = target::ALL.iter().collect();
     let rel = Path::new("generated");
     let working = ManifestSet::from_dir("working tree", &generated, &all).unwrap();
-    assert_eq!(working.manifests.len(), 1);
+    assert_eq!(working.manifests.len(), target::ALL.len() - 1);
 
     // HEAD~1 against the working tree: add_i64 grew by a byte and aarch64
     // is only in A.
     let base = ManifestSet::from_git(&project, "HEAD~1", rel, &all).unwrap();
     assert_eq!(base.label, "HEAD~1");
-    assert_eq!(base.manifests.len(), 2);
+    assert_eq!(base.manifests.len(), target::ALL.len());
     let d = diff::diff(&base, &working, &DiffOptions::default()).unwrap();
     assert!(d.has_changes());
     let (aarch64, x86_64) = (&d.targets[0], &d.targets[1]);

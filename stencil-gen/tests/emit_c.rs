@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use object::{Object, ObjectSymbol};
 use stencil_gen::emit_c::{self, CSource};
-use stencil_gen::target;
+use stencil_gen::target::{self, Format};
 use stencil_gen::toolchain::{Toolchain, PINNED_LLVM_MAJOR};
 use uop_defs::ast::{Helper, Immediate, Span, StackValue, Uop, UopFile, ValueType};
 
@@ -62,17 +62,20 @@ fn hand_made_file() -> UopFile {
 
 const PROLOGUE: &str = r#"#include <stdint.h>
 
-/* The frame the VM passes to every stencil; see docs/stencil-abi.md. */
+/* The frame the VM passes to every stencil; see docs/stencil-abi.md. Every
+   field takes 8 bytes, so the layout is the same with 4-byte pointers. */
+#define JIT_SLOT __attribute__((aligned(8)))
 typedef struct vm_frame {
-    int64_t *locals;
-    int64_t *heap;
-    int64_t heap_len;
-    int64_t *sp;
-    int64_t result;
+    int64_t *locals JIT_SLOT;
+    int64_t *heap JIT_SLOT;
+    int64_t heap_len JIT_SLOT;
+    int64_t *sp JIT_SLOT;
+    int64_t result JIT_SLOT;
 } vm_frame;
 
-/* Stencils tail-call each other; preserve_none (clang 19+) frees every register for them. */
-#if defined(__clang_major__) && __clang_major__ >= 19
+/* Stencils tail-call each other; preserve_none (clang 19+, x86-64 and
+   aarch64 only) frees every register for them. */
+#if defined(__clang_major__) && __clang_major__ >= 19 && (defined(__x86_64__) || defined(__aarch64__))
 #define JIT_CC __attribute__((preserve_none))
 #else
 #define JIT_CC
@@ -117,7 +120,19 @@ extern int64_t vm_mix(int64_t, double);
 "#,
         r#"#define RETURN(v) do { frame->result = (v); frame->sp = sp - 3; return -1; } while (0)
 #define OPARG ((int64_t)(uint32_t)(uintptr_t)_JIT_OPARG)
+#if __SIZEOF_POINTER__ >= 8
 #define OPERAND ((uint64_t)(uintptr_t)_JIT_OPERAND)
+#elif defined(_WIN32)
+/* An address has too few bits for the operand: read all 64 from the import
+   slot of `_JIT_OPERAND` (`__imp_`), which the generator makes a GOT slot
+   holding the whole operand. */
+#define JIT_NAME(prefix) JIT_STRING(prefix)
+#define JIT_STRING(prefix) #prefix
+extern const uint64_t jit_operand_slot __asm__("__imp_" JIT_NAME(__USER_LABEL_PREFIX__) "_JIT_OPERAND");
+#define OPERAND jit_operand_slot
+#else
+#error "no way to read a 64-bit operand with 32-bit addresses on this target"
+#endif
 #define OPERAND_F64 AS_F64(OPERAND)
 #define JUMP() do { sp[-3] = r; sp[-2] = AS_I64(d); sp += -1; __attribute__((musttail)) return _JIT_JUMP_TARGET(frame, sp); } while (0)
 #define DEOPT() do { frame->sp = sp; return (int64_t)(uintptr_t)_JIT_DEOPT_TARGET; } while (0)
@@ -141,7 +156,7 @@ JIT_CC int64_t _JIT_ENTRY(vm_frame *frame, int64_t *sp) {
     if (r == 0) JUMP();
     if (r == 1) RETURN(r);
 }
-#line 73 "mix.c"
+#line 88 "mix.c"
     sp[-3] = r;
     sp[-2] = AS_I64(d);
     sp += -1;
@@ -174,7 +189,7 @@ JIT_CC int64_t _JIT_ENTRY(vm_frame *frame, int64_t *sp) {
     a1 = a;
     a2 = a;
 }
-#line 52 "dup.c"
+#line 55 "dup.c"
     sp[-1] = a1;
     sp[0] = a2;
     sp += 1;
@@ -282,12 +297,21 @@ fn compile_everything(toolchain: &Toolchain, units: &[CSource]) {
             let arch = match target.arch {
                 runtime::Arch::X86_64 => object::Architecture::X86_64,
                 runtime::Arch::Aarch64 => object::Architecture::Aarch64,
+                runtime::Arch::I686 => object::Architecture::I386,
+                runtime::Arch::Riscv64 => object::Architecture::Riscv64,
             };
             assert_eq!(file.architecture(), arch, "{}", unit.name);
+            let expected = match target.format {
+                Format::Elf => object::BinaryFormat::Elf,
+                Format::MachO => object::BinaryFormat::MachO,
+                Format::Coff => object::BinaryFormat::Coff,
+            };
+            assert_eq!(file.format(), expected, "{}", unit.name);
+            let name = format!("{}_JIT_ENTRY", target.symbol_prefix);
             let entry = file
                 .symbols()
-                .find(|s| s.name() == Ok("_JIT_ENTRY"))
-                .unwrap_or_else(|| panic!("no _JIT_ENTRY in {} for {}", unit.name, target.triple));
+                .find(|s| s.name() == Ok(name.as_str()))
+                .unwrap_or_else(|| panic!("no {name} in {} for {}", unit.name, target.triple));
             assert!(entry.is_definition());
         }
     }
@@ -328,4 +352,99 @@ fn dsl_paths_use_slashes_and_keep_their_root() {
         emit_c::dsl_path(&Path::new("uop-defs").join("defs").join("int.uop")),
         "uop-defs/defs/int.uop"
     );
+}
+
+/// The shim's translation unit with `extra` C appended, run through
+/// clang's preprocessor and compiler for `target`; the preprocessed text.
+fn preprocess_with(toolchain: &Toolchain, target: &target::Target, extra: &str) -> String {
+    let shim = emit_c::emit_shim().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("probe.c");
+    std::fs::write(&source, format!("{}\n{extra}\n", shim.text)).unwrap();
+    // Compiling checks the static assertions; preprocessing shows the
+    // attributes the macros became.
+    let mut args = stencil_gen::toolchain::compile_args(target);
+    args.retain(|a| a != "-c");
+    let run = |mode: &str, output: &str| {
+        let out = std::process::Command::new(&toolchain.clang.path)
+            .args(&args)
+            .arg(mode)
+            .arg(&source)
+            .arg("-o")
+            .arg(dir.path().join(output))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{} for {}: {}",
+            mode,
+            target.triple,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run("-c", "probe.o");
+    run("-E", "probe.i");
+    std::fs::read_to_string(dir.path().join("probe.i")).unwrap()
+}
+
+#[test]
+fn the_frame_has_the_same_layout_on_every_target() {
+    let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
+    // The VM's `#[repr(C)]` frame: five 8-byte fields, even where pointers
+    // take 4 bytes.
+    let layout = "_Static_assert(__builtin_offsetof(vm_frame, locals) == 0, \"locals\");\n\
+                  _Static_assert(__builtin_offsetof(vm_frame, heap) == 8, \"heap\");\n\
+                  _Static_assert(__builtin_offsetof(vm_frame, heap_len) == 16, \"heap_len\");\n\
+                  _Static_assert(__builtin_offsetof(vm_frame, sp) == 24, \"sp\");\n\
+                  _Static_assert(__builtin_offsetof(vm_frame, result) == 32, \"result\");\n\
+                  _Static_assert(sizeof(vm_frame) == 40 && _Alignof(vm_frame) == 8, \"size\");";
+    for target in target::ALL {
+        // The assertions hold where pointers take 4 bytes too.
+        let pointer = if target.arch == runtime::Arch::I686 {
+            4
+        } else {
+            8
+        };
+        let pointer_size =
+            format!("_Static_assert(sizeof(void *) == {pointer}, \"pointer size\");");
+        preprocess_with(&toolchain, target, &format!("{layout}\n{pointer_size}"));
+    }
+}
+
+#[test]
+fn preserve_none_is_used_exactly_on_x86_64_and_aarch64() {
+    let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
+    for target in target::ALL {
+        let text = preprocess_with(&toolchain, target, "");
+        let continuation = text
+            .lines()
+            .find(|l| l.contains("_JIT_CONTINUE(vm_frame *frame"))
+            .unwrap_or_else(|| panic!("no continuation for {}", target.triple));
+        let expected = matches!(target.arch, runtime::Arch::X86_64 | runtime::Arch::Aarch64);
+        assert_eq!(
+            continuation.contains("__attribute__((preserve_none))"),
+            expected,
+            "{}: {continuation}",
+            target.triple
+        );
+    }
+}
+
+#[test]
+fn a_32_bit_target_reads_the_operand_from_its_import_slot() {
+    let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
+    let file = hand_made_file();
+    let unit = emit_c::emit_uop(&file, &file.uops[0]).unwrap();
+    for target in target::ALL {
+        let object = toolchain.compile(target, &unit).unwrap().object;
+        let file = object::File::parse(&*object).unwrap();
+        let slot = format!("__imp_{}_JIT_OPERAND", target.symbol_prefix);
+        let uses_slot = file.symbols().any(|s| s.name() == Ok(slot.as_str()));
+        assert_eq!(
+            uses_slot,
+            target.arch == runtime::Arch::I686,
+            "{}",
+            target.triple
+        );
+    }
 }

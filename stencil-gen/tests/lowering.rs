@@ -14,7 +14,9 @@ use stencil_gen::inspect::inspect;
 use stencil_gen::lower::{hole_size, lower};
 use stencil_gen::model::{Hole, StencilGroup, Value};
 use stencil_gen::obj::{self, SectionKind};
-use stencil_gen::target::{Target, AARCH64_LINUX, ALL, X86_64_LINUX};
+use stencil_gen::target::{
+    Format, Target, AARCH64_APPLE, AARCH64_LINUX, ALL, X86_64_APPLE, X86_64_LINUX, X86_64_WINDOWS,
+};
 
 const CLANG: &str = "/usr/bin/clang-19";
 
@@ -45,7 +47,7 @@ fn clang(target: &Target, flags: &[&str], input: &Path) -> Vec<u8> {
     let output = dir.path().join("out.o");
     let result = Command::new(CLANG)
         .arg("-c")
-        .arg(format!("--target={}", target.triple))
+        .arg(format!("--target={}", target.clang_triple))
         .args(flags)
         .arg("-I")
         .arg(fixtures())
@@ -129,8 +131,8 @@ fn check_invariants(group: &StencilGroup) {
     assert!(group.data_align.is_power_of_two());
 }
 
-/// What each GOT slot holds: the data holes of the 64-bit slots at the end
-/// of the data.
+/// What each 8-byte pointer slot holds: the data holes of the GOT slots at
+/// the end of the data, and of COFF's `.refptr` slots.
 fn got_slots(group: &StencilGroup) -> impl Iterator<Item = (Value, i64)> + '_ {
     group
         .data_holes
@@ -168,25 +170,56 @@ fn golden_scale_add() {
     golden_stencil("scale_add", |target, group| {
         assert!(group.trailing_jump_removed);
         assert!(code_holes_with(group, &Value::Continue).is_empty());
-        // The oparg and the operand each get exactly one GOT slot, after
-        // the (empty) read-only data.
+        // One 8-byte slot per value, after the (empty) read-only data: GOT
+        // slots, or COFF's `.refptr` slots in read-only data. The i686 oparg
+        // slot takes 4 bytes; its operand is read from a GOT slot.
         let slots: Vec<_> = got_slots(group).collect();
-        assert_eq!(slots, [(Value::Oparg, 0), (Value::Operand, 0)]);
+        if target.arch == runtime::Arch::I686 {
+            assert_eq!(slots, [(Value::Operand, 0)]);
+        } else {
+            assert_eq!(slots, [(Value::Oparg, 0), (Value::Operand, 0)]);
+        }
         assert_eq!(group.data.len(), 16);
         assert_eq!(group.data_align, 8);
         let got_holes = code_holes_with(group, &Value::Data);
-        match target.arch {
-            runtime::Arch::X86_64 => {
-                // `movl` of the oparg has no REX prefix, `addq` of the
-                // operand has one.
-                let kinds: Vec<_> = got_holes.iter().map(|h| h.kind).collect();
+        let kinds: Vec<_> = got_holes.iter().map(|h| h.kind).collect();
+        match (target.arch, target.format) {
+            // `movl` of the oparg has no REX prefix, `addq` of the operand
+            // has one.
+            (runtime::Arch::X86_64, Format::Elf) => {
                 assert_eq!(kinds, [X86_64GotLoadNoRex, X86_64GotLoad]);
             }
+            // Mach-O: plain GOT references (`X86_64_RELOC_GOT`), which
+            // promise no REX prefix: the `addq` of the operand has one, so
+            // only the `movl` of the oparg may be relaxed.
+            (runtime::Arch::X86_64, Format::MachO) => {
+                assert_eq!(kinds, [X86_64GotLoadNoRex, X86_64GotLoadUnrelaxed]);
+            }
+            (runtime::Arch::X86_64, _) => assert_eq!(kinds, [PcRel32, PcRel32]),
             // ADRP and LDR per value, both pointing at the same slot.
-            runtime::Arch::Aarch64 => {
+            (runtime::Arch::Aarch64, _) => {
                 assert_eq!(got_holes.len(), 4);
                 assert_eq!(got_holes[0].addend, got_holes[1].addend);
                 assert_eq!(got_holes[2].addend, got_holes[3].addend);
+            }
+            // The oparg's slot, then the 8-byte operand as the two 4-byte
+            // halves of its slot.
+            (runtime::Arch::I686, _) => {
+                let addends: Vec<i64> = got_holes.iter().map(|h| h.addend).collect();
+                assert_eq!(addends, [0, 8, 12]);
+                assert!(kinds.iter().all(|k| *k == Abs32), "{kinds:?}");
+            }
+            // AUIPC and its load per value, the load's addend 4 bytes on.
+            (runtime::Arch::Riscv64, _) => {
+                assert_eq!(kinds.len(), 4);
+                for pair in got_holes.chunks(2) {
+                    assert_eq!(pair[0].kind, Riscv64PcRelHi20);
+                    assert_eq!(pair[1].kind, Riscv64PcRelLo12I);
+                    assert_eq!(
+                        pair[1].addend - pair[0].addend,
+                        i64::from(pair[1].offset - pair[0].offset)
+                    );
+                }
             }
         }
     });
@@ -194,17 +227,32 @@ fn golden_scale_add() {
 
 #[test]
 fn golden_call_helper() {
-    golden_stencil("call_helper", |_, group| {
+    golden_stencil("call_helper", |target, group| {
         assert!(group.trailing_jump_removed);
         let slots: Vec<_> = got_slots(group).collect();
-        assert_eq!(slots, [(Value::Symbol("vm_helper_pow".into()), 0)]);
+        let helper = Value::Symbol("vm_helper_pow".into());
+        if target.format == Format::Elf && target.arch != runtime::Arch::Riscv64 {
+            // `-fno-plt`: called through a GOT slot.
+            assert_eq!(slots, [(helper, 0)]);
+        } else {
+            // Called directly (a trampoline when out of reach).
+            assert!(slots.is_empty(), "{slots:?}");
+            assert_eq!(code_holes_with(group, &helper).len(), 1);
+        }
     });
 }
 
 #[test]
 fn golden_float_const() {
-    golden_stencil("float_const", |_, group| {
+    golden_stencil("float_const", |target, group| {
         assert!(group.trailing_jump_removed);
+        assert!(group.data_holes.is_empty());
+        if target.format == Format::MachO && target.arch == runtime::Arch::Aarch64 {
+            // Both constants built in registers.
+            assert!(group.data.is_empty());
+            assert!(group.code_holes.is_empty());
+            return;
+        }
         // Both constants in read-only data, no GOT.
         let constants: Vec<f64> = group
             .data
@@ -214,7 +262,6 @@ fn golden_float_const() {
         assert_eq!(constants.len(), 2);
         assert!(constants.contains(&1.2345678901));
         assert!(constants.contains(&0.987654321));
-        assert!(group.data_holes.is_empty());
         assert!(group.code_holes.iter().all(|h| h.value == Value::Data));
     });
 }
@@ -224,14 +271,18 @@ fn golden_branch_if() {
     golden_stencil("branch_if", |target, group| {
         assert_eq!(code_holes_with(group, &Value::JumpTarget).len(), 1);
         let slots: Vec<_> = got_slots(group).collect();
-        assert_eq!(slots, [(Value::DeoptTarget, 0)]);
-        // clang 19 ends the x86-64 stencil with the deopt path (the jump
-        // to the continuation stays), the aarch64 one with the jump.
-        let removed = target.arch == runtime::Arch::Aarch64;
-        assert_eq!(group.trailing_jump_removed, removed);
+        if target.arch == runtime::Arch::I686 {
+            // A 4-byte `.refptr` slot.
+            assert!(slots.is_empty(), "{slots:?}");
+            assert_eq!(group.data_holes, [hole(0, Abs32, Value::DeoptTarget, 0)]);
+        } else {
+            assert_eq!(slots, [(Value::DeoptTarget, 0)]);
+        }
+        // Where clang ends the stencil with the jump to the continuation
+        // it is removed; where it ends with the deopt path it stays.
         assert_eq!(
             code_holes_with(group, &Value::Continue).len(),
-            usize::from(!removed)
+            usize::from(!group.trailing_jump_removed)
         );
     });
 }
@@ -241,7 +292,12 @@ fn inspect_foreign_object() {
     // An ordinary C file, not a stencil: no `_JIT_ENTRY`, a direct call to
     // memcpy, a table in read-only data.
     for target in ALL {
-        let object = clang(target, &["-O2"], &fixtures().join("foreign.c"));
+        // RISC-V objects are only read without linker relaxation.
+        let mut flags = vec!["-O2"];
+        if target.arch == runtime::Arch::Riscv64 {
+            flags.extend_from_slice(target.clang_flags);
+        }
+        let object = clang(target, &flags, &fixtures().join("foreign.c"));
         let group = lower(&object, target, "copy_points").unwrap_or_else(|e| panic!("{e}"));
         check_invariants(&group);
         assert!(!group.trailing_jump_removed);
@@ -378,22 +434,61 @@ fn x86_64_got_slots_are_deduplicated() {
 
 #[test]
 fn unwind_tables_are_ignored() {
-    for (target, body) in [(X86, "callq helper\nretq"), (A64, "bl helper\nret")] {
-        let plain = assemble(target, &format!("{body}\n"));
-        let unwind = assemble(target, &format!(".cfi_startproc\n{body}\n.cfi_endproc\n"));
+    let seh = |body: &str| format!(".globl f\nf:\n.seh_proc f\n{body}\n.seh_endproc\n");
+    let cases = [
+        (
+            X86,
+            "callq helper\nretq".to_string(),
+            cfi("callq helper\nretq"),
+            ".eh_frame",
+        ),
+        (
+            A64,
+            "bl helper\nret".to_string(),
+            cfi("bl helper\nret"),
+            ".eh_frame",
+        ),
+        (
+            &X86_64_APPLE,
+            "pushq %rax\ncallq _helper\npopq %rax\nretq".to_string(),
+            cfi("pushq %rax\n.cfi_def_cfa_offset 16\ncallq _helper\npopq %rax\nretq"),
+            "__TEXT,__eh_frame",
+        ),
+        (
+            &AARCH64_APPLE,
+            "bl _helper\nret".to_string(),
+            cfi("bl _helper\nret"),
+            "__LD,__compact_unwind",
+        ),
+        (
+            &X86_64_WINDOWS,
+            ".globl f\nf:\npushq %rax\ncallq helper\npopq %rax\nretq".to_string(),
+            seh("pushq %rax\n.seh_stackalloc 8\n.seh_endprologue\ncallq helper\npopq %rax\nretq"),
+            ".pdata",
+        ),
+    ];
+    for (target, plain, unwind, table) in cases {
+        let plain = assemble(target, &format!("{plain}\n"));
+        let unwind = assemble(target, &unwind);
         let file = obj::read(&unwind).expect("read object");
-        let eh_frame = file
+        let section = file
             .sections
             .iter()
-            .find(|s| s.name == ".eh_frame")
-            .expect("an .eh_frame section");
-        assert_eq!(eh_frame.kind, SectionKind::Other);
-        // It refers to the code, but is no part of the stencil.
-        assert!(!eh_frame.relocations.is_empty());
+            .find(|s| s.name == table)
+            .unwrap_or_else(|| panic!("no {table} for {}", target.triple));
+        // It refers to the code, but is no part of the stencil: neither its
+        // bytes nor its relocations are read.
+        assert_eq!(section.kind, SectionKind::Other);
+        assert!(section.relocations.is_empty() && section.data.is_empty());
         let lowered = lower(&unwind, target, "call").unwrap();
-        assert!(lowered.data.is_empty());
+        assert!(lowered.data.is_empty(), "{}", target.triple);
         assert_eq!(lowered, lower(&plain, target, "call").unwrap());
     }
+}
+
+/// `body` as a function with call frame information.
+fn cfi(body: &str) -> String {
+    format!(".cfi_startproc\n{body}\n.cfi_endproc\n")
 }
 
 // ------------------------------------------------------------------ errors
@@ -457,17 +552,18 @@ fn unreadable_input_is_an_error() {
 }
 
 #[test]
-fn mach_o_is_not_read_yet() {
-    let object = assemble(
-        &Target {
-            triple: "arm64-apple-macos11",
-            ..AARCH64_LINUX
-        },
-        "ret\n",
-    );
+fn object_in_another_format_is_an_error() {
+    let object = assemble(&AARCH64_APPLE, "ret\n");
     assert_eq!(
         lower(&object, A64, "ret").unwrap_err().to_string(),
-        "uop `ret` (aarch64-unknown-linux-gnu): unsupported object format MachO (only ELF is read)"
+        "uop `ret` (aarch64-unknown-linux-gnu): object file is Mach-O, but the target's format is ELF"
+    );
+    let object = assemble(&X86_64_WINDOWS, "retq\n");
+    assert_eq!(
+        lower(&object, &X86_64_APPLE, "ret")
+            .unwrap_err()
+            .to_string(),
+        "uop `ret` (x86_64-apple-darwin): object file is COFF, but the target's format is Mach-O"
     );
 }
 

@@ -156,7 +156,7 @@ fn targets_in_another_order_give_the_same_bytes() {
     let _serial = serial();
     let mut opts = options();
     opts.targets = target::ALL.iter().rev().collect();
-    assert_eq!(opts.targets.len(), 2);
+    assert_eq!(opts.targets.len(), target::ALL.len());
     assert_ne!(opts.targets[0].triple, target::ALL[0].triple);
     assert_same("targets reversed", &generate(&opts));
 }

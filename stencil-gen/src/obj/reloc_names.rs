@@ -1,27 +1,42 @@
-//! Names of ELF relocation types, taken from the `object` crate's
-//! constants so that they are spelled as in the psABI documents.
+//! Names of relocation types, taken from the `object` crate's constants
+//! so that they are spelled as in the psABI documents, `<mach-o/reloc.h>`
+//! and the PE/COFF specification.
 
 use object::elf::*;
+use object::macho::*;
+use object::pe::*;
 use runtime::Arch;
+
+use crate::target::Format;
 
 macro_rules! names {
     ($value:expr, $($name:ident),* $(,)?) => {
         match $value {
-            $(v if v == $name => Some(stringify!($name)),)*
+            $(v if v == u32::from($name) => Some(stringify!($name)),)*
             _ => None,
         }
     };
 }
 
-pub(super) fn elf_name(arch: Arch, r_type: u32) -> String {
-    let known = match arch {
-        Arch::X86_64 => x86_64(r_type),
-        Arch::Aarch64 => aarch64(r_type),
+/// The format's name of relocation type `r_type`, or a placeholder with
+/// the number for a type this table does not know.
+pub(super) fn name(format: Format, arch: Arch, r_type: u32) -> String {
+    let (known, family) = match (format, arch) {
+        (Format::Elf, Arch::X86_64) => (x86_64(r_type), "R_X86_64_"),
+        (Format::Elf, Arch::Aarch64) => (aarch64(r_type), "R_AARCH64_"),
+        (Format::Elf, Arch::Riscv64) => (riscv64(r_type), "R_RISCV_"),
+        (Format::Elf, Arch::I686) => (None, "R_386_"),
+        (Format::MachO, Arch::X86_64) => (macho_x86_64(r_type), "X86_64_RELOC_"),
+        (Format::MachO, Arch::Aarch64) => (macho_arm64(r_type), "ARM64_RELOC_"),
+        (Format::MachO, _) => (None, "RELOC_"),
+        (Format::Coff, Arch::X86_64) => (coff_amd64(r_type), "IMAGE_REL_AMD64_"),
+        (Format::Coff, Arch::Aarch64) => (coff_arm64(r_type), "IMAGE_REL_ARM64_"),
+        (Format::Coff, Arch::I686) => (coff_i386(r_type), "IMAGE_REL_I386_"),
+        (Format::Coff, Arch::Riscv64) => (None, "IMAGE_REL_"),
     };
-    match (known, arch) {
-        (Some(name), _) => name.to_string(),
-        (None, Arch::X86_64) => format!("R_X86_64_<{r_type}>"),
-        (None, Arch::Aarch64) => format!("R_AARCH64_<{r_type}>"),
+    match known {
+        Some(name) => name.to_string(),
+        None => format!("{family}<{r_type}>"),
     }
 }
 
@@ -200,5 +215,171 @@ fn aarch64(r_type: u32) -> Option<&'static str> {
         R_AARCH64_TLS_TPREL,
         R_AARCH64_TLSDESC,
         R_AARCH64_IRELATIVE,
+    )
+}
+
+fn riscv64(r_type: u32) -> Option<&'static str> {
+    names!(
+        r_type,
+        R_RISCV_NONE,
+        R_RISCV_32,
+        R_RISCV_64,
+        R_RISCV_RELATIVE,
+        R_RISCV_COPY,
+        R_RISCV_JUMP_SLOT,
+        R_RISCV_TLS_DTPMOD32,
+        R_RISCV_TLS_DTPMOD64,
+        R_RISCV_TLS_DTPREL32,
+        R_RISCV_TLS_DTPREL64,
+        R_RISCV_TLS_TPREL32,
+        R_RISCV_TLS_TPREL64,
+        R_RISCV_BRANCH,
+        R_RISCV_JAL,
+        R_RISCV_CALL,
+        R_RISCV_CALL_PLT,
+        R_RISCV_GOT_HI20,
+        R_RISCV_TLS_GOT_HI20,
+        R_RISCV_TLS_GD_HI20,
+        R_RISCV_PCREL_HI20,
+        R_RISCV_PCREL_LO12_I,
+        R_RISCV_PCREL_LO12_S,
+        R_RISCV_HI20,
+        R_RISCV_LO12_I,
+        R_RISCV_LO12_S,
+        R_RISCV_TPREL_HI20,
+        R_RISCV_TPREL_LO12_I,
+        R_RISCV_TPREL_LO12_S,
+        R_RISCV_TPREL_ADD,
+        R_RISCV_ADD8,
+        R_RISCV_ADD16,
+        R_RISCV_ADD32,
+        R_RISCV_ADD64,
+        R_RISCV_SUB8,
+        R_RISCV_SUB16,
+        R_RISCV_SUB32,
+        R_RISCV_SUB64,
+        R_RISCV_GNU_VTINHERIT,
+        R_RISCV_GNU_VTENTRY,
+        R_RISCV_ALIGN,
+        R_RISCV_RVC_BRANCH,
+        R_RISCV_RVC_JUMP,
+        R_RISCV_RVC_LUI,
+        R_RISCV_GPREL_I,
+        R_RISCV_GPREL_S,
+        R_RISCV_TPREL_I,
+        R_RISCV_TPREL_S,
+        R_RISCV_RELAX,
+        R_RISCV_SUB6,
+        R_RISCV_SET6,
+        R_RISCV_SET8,
+        R_RISCV_SET16,
+        R_RISCV_SET32,
+        R_RISCV_32_PCREL,
+        R_RISCV_IRELATIVE,
+        R_RISCV_PLT32,
+        R_RISCV_SET_ULEB128,
+        R_RISCV_SUB_ULEB128,
+        R_RISCV_TLSDESC_HI20,
+        R_RISCV_TLSDESC_LOAD_LO12,
+        R_RISCV_TLSDESC_ADD_LO12,
+        R_RISCV_TLSDESC_CALL,
+    )
+}
+
+fn macho_x86_64(r_type: u32) -> Option<&'static str> {
+    names!(
+        r_type,
+        X86_64_RELOC_UNSIGNED,
+        X86_64_RELOC_SIGNED,
+        X86_64_RELOC_BRANCH,
+        X86_64_RELOC_GOT_LOAD,
+        X86_64_RELOC_GOT,
+        X86_64_RELOC_SUBTRACTOR,
+        X86_64_RELOC_SIGNED_1,
+        X86_64_RELOC_SIGNED_2,
+        X86_64_RELOC_SIGNED_4,
+        X86_64_RELOC_TLV,
+    )
+}
+
+fn macho_arm64(r_type: u32) -> Option<&'static str> {
+    names!(
+        r_type,
+        ARM64_RELOC_UNSIGNED,
+        ARM64_RELOC_SUBTRACTOR,
+        ARM64_RELOC_BRANCH26,
+        ARM64_RELOC_PAGE21,
+        ARM64_RELOC_PAGEOFF12,
+        ARM64_RELOC_GOT_LOAD_PAGE21,
+        ARM64_RELOC_GOT_LOAD_PAGEOFF12,
+        ARM64_RELOC_POINTER_TO_GOT,
+        ARM64_RELOC_TLVP_LOAD_PAGE21,
+        ARM64_RELOC_TLVP_LOAD_PAGEOFF12,
+        ARM64_RELOC_ADDEND,
+        ARM64_RELOC_AUTHENTICATED_POINTER,
+    )
+}
+
+fn coff_amd64(r_type: u32) -> Option<&'static str> {
+    names!(
+        r_type,
+        IMAGE_REL_AMD64_ABSOLUTE,
+        IMAGE_REL_AMD64_ADDR64,
+        IMAGE_REL_AMD64_ADDR32,
+        IMAGE_REL_AMD64_ADDR32NB,
+        IMAGE_REL_AMD64_REL32,
+        IMAGE_REL_AMD64_REL32_1,
+        IMAGE_REL_AMD64_REL32_2,
+        IMAGE_REL_AMD64_REL32_3,
+        IMAGE_REL_AMD64_REL32_4,
+        IMAGE_REL_AMD64_REL32_5,
+        IMAGE_REL_AMD64_SECTION,
+        IMAGE_REL_AMD64_SECREL,
+        IMAGE_REL_AMD64_SECREL7,
+        IMAGE_REL_AMD64_TOKEN,
+        IMAGE_REL_AMD64_SREL32,
+        IMAGE_REL_AMD64_PAIR,
+        IMAGE_REL_AMD64_SSPAN32,
+    )
+}
+
+fn coff_arm64(r_type: u32) -> Option<&'static str> {
+    names!(
+        r_type,
+        IMAGE_REL_ARM64_ABSOLUTE,
+        IMAGE_REL_ARM64_ADDR32,
+        IMAGE_REL_ARM64_ADDR32NB,
+        IMAGE_REL_ARM64_BRANCH26,
+        IMAGE_REL_ARM64_PAGEBASE_REL21,
+        IMAGE_REL_ARM64_REL21,
+        IMAGE_REL_ARM64_PAGEOFFSET_12A,
+        IMAGE_REL_ARM64_PAGEOFFSET_12L,
+        IMAGE_REL_ARM64_SECREL,
+        IMAGE_REL_ARM64_SECREL_LOW12A,
+        IMAGE_REL_ARM64_SECREL_HIGH12A,
+        IMAGE_REL_ARM64_SECREL_LOW12L,
+        IMAGE_REL_ARM64_TOKEN,
+        IMAGE_REL_ARM64_SECTION,
+        IMAGE_REL_ARM64_ADDR64,
+        IMAGE_REL_ARM64_BRANCH19,
+        IMAGE_REL_ARM64_BRANCH14,
+        IMAGE_REL_ARM64_REL32,
+    )
+}
+
+fn coff_i386(r_type: u32) -> Option<&'static str> {
+    names!(
+        r_type,
+        IMAGE_REL_I386_ABSOLUTE,
+        IMAGE_REL_I386_DIR16,
+        IMAGE_REL_I386_REL16,
+        IMAGE_REL_I386_DIR32,
+        IMAGE_REL_I386_DIR32NB,
+        IMAGE_REL_I386_SEG12,
+        IMAGE_REL_I386_SECTION,
+        IMAGE_REL_I386_SECREL,
+        IMAGE_REL_I386_TOKEN,
+        IMAGE_REL_I386_SECREL7,
+        IMAGE_REL_I386_REL32,
     )
 }

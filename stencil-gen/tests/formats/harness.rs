@@ -1,0 +1,237 @@
+//! Assembling, lowering, patching and disassembling for the format tests.
+
+use std::path::Path;
+use std::process::Command;
+
+use runtime::patch::{patch, relax_x86_64_got_load};
+use runtime::HoleKind::{self, *};
+use stencil_gen::lower::lower;
+use stencil_gen::model::{Hole, StencilGroup, Value};
+use stencil_gen::target::Target;
+
+const CLANG: &str = "/usr/bin/clang-19";
+const LLVM_BIN: &str = "/usr/lib/llvm-19/bin";
+
+/// Assemble `source` for `target` with its clang flags into object bytes.
+pub fn assemble(target: &Target, source: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let input = dir.path().join("stencil.s");
+    let output = dir.path().join("stencil.o");
+    std::fs::write(&input, source).expect("write assembly");
+    let result = Command::new(CLANG)
+        .arg("-c")
+        .arg(format!("--target={}", target.clang_triple))
+        .args(target.clang_flags)
+        .arg("-Wno-unused-command-line-argument")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .expect("run clang-19");
+    assert!(
+        result.status.success(),
+        "clang-19 failed on:\n{source}\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    std::fs::read(&output).expect("read object")
+}
+
+/// Lower `object` as a uop for `target`, or panic with the error.
+pub fn lower_object(target: &Target, object: &[u8]) -> StencilGroup {
+    lower(object, target, "test_uop").unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn lower_asm(target: &Target, source: &str) -> StencilGroup {
+    lower_object(target, &assemble(target, source))
+}
+
+/// The message of lowering `source`, which must fail.
+pub fn lower_error(target: &Target, source: &str) -> String {
+    lower(&assemble(target, source), target, "test_uop")
+        .unwrap_err()
+        .to_string()
+}
+
+pub fn hole(offset: u32, kind: HoleKind, value: Value, addend: i64) -> Hole {
+    Hole {
+        offset,
+        kind,
+        value,
+        addend,
+    }
+}
+
+pub fn helper() -> Value {
+    Value::Symbol("helper".to_string())
+}
+
+/// The relocation types `llvm-readobj` lists for `object`, in its order:
+/// a witness that the object holds the relocation a test is about.
+pub fn relocation_types(object: &[u8]) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("object.o");
+    std::fs::write(&path, object).expect("write object");
+    let listing = run(Command::new(Path::new(LLVM_BIN).join("llvm-readobj"))
+        .arg("--relocations")
+        .arg(&path));
+    listing
+        .split_whitespace()
+        .filter(|word| {
+            ["R_", "IMAGE_REL_", "X86_64_RELOC_", "ARM64_RELOC_"]
+                .iter()
+                .any(|prefix| word.starts_with(prefix))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Assert that `object` holds a relocation of type `name`.
+pub fn assert_has_relocation(object: &[u8], name: &str) {
+    let types = relocation_types(object);
+    assert!(types.iter().any(|t| t == name), "no {name} among {types:?}");
+}
+
+/// Where code and data go, and what every other hole value is.
+pub struct Emission {
+    pub code_base: u64,
+    pub data_base: u64,
+    values: Vec<(Value, u64)>,
+}
+
+impl Emission {
+    pub fn new(code_base: u64, data_base: u64) -> Self {
+        Emission {
+            code_base,
+            data_base,
+            values: Vec::new(),
+        }
+    }
+
+    pub fn with(mut self, value: Value, address: u64) -> Self {
+        self.values.push((value, address));
+        self
+    }
+
+    fn value(&self, value: &Value) -> u64 {
+        match value {
+            Value::Code => self.code_base,
+            Value::Data => self.data_base,
+            Value::Zero => 0,
+            other => {
+                self.values
+                    .iter()
+                    .find(|(v, _)| v == other)
+                    .unwrap_or_else(|| panic!("no address for {other:?}"))
+                    .1
+            }
+        }
+    }
+
+    /// Patch data holes first (GOT slots), then code holes, relaxing
+    /// x86-64 GOT loads where the runtime can.
+    pub fn emit(&self, group: &StencilGroup) -> (Vec<u8>, Vec<u8>) {
+        let mut data = group.data.clone();
+        for h in &group.data_holes {
+            let target = self.value(&h.value).wrapping_add(h.addend as u64);
+            patch(
+                h.kind,
+                &mut data,
+                h.offset as usize,
+                self.data_base + u64::from(h.offset),
+                target,
+            )
+            .unwrap_or_else(|e| panic!("data hole {h:?}: {e}"));
+        }
+        let mut code = group.code.clone();
+        for h in &group.code_holes {
+            let at = h.offset as usize;
+            let location = self.code_base + u64::from(h.offset);
+            let target = self.value(&h.value).wrapping_add(h.addend as u64);
+            if matches!(h.kind, X86_64GotLoad | X86_64GotLoadNoRex) {
+                // The disp32 ends the instruction, so the slot is S + 4.
+                let slot = (target + 4 - self.data_base) as usize;
+                let slot_value = read_u64(&data, slot);
+                if relax_x86_64_got_load(h.kind, &mut code, at, location, slot_value) {
+                    continue;
+                }
+            }
+            patch(h.kind, &mut code, at, location, target)
+                .unwrap_or_else(|e| panic!("code hole {h:?}: {e}"));
+        }
+        (code, data)
+    }
+}
+
+/// Disassemble `bytes` placed at `base`; one `(address, instruction)` per
+/// line, with symbolization (`<...>`) dropped and blanks collapsed.
+pub fn disassemble(target: &Target, bytes: &[u8], base: u64) -> Vec<(u64, String)> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let raw = dir.path().join("code.bin");
+    let wrapped = dir.path().join("code.o");
+    let linked = dir.path().join("code.elf");
+    std::fs::write(&raw, bytes).expect("write code");
+    let (format, features) = match target.arch {
+        runtime::Arch::X86_64 => ("elf64-x86-64", None),
+        runtime::Arch::Aarch64 => ("elf64-littleaarch64", None),
+        runtime::Arch::I686 => ("elf32-i386", None),
+        runtime::Arch::Riscv64 => ("elf64-littleriscv", Some("--mattr=+m,+a,+f,+d,+c")),
+    };
+    run(Command::new(Path::new(LLVM_BIN).join("llvm-objcopy"))
+        .args(["-I", "binary", "-O", format])
+        .arg(&raw)
+        .arg(&wrapped));
+    // Linking places the bytes at `base`, so that llvm-objdump computes
+    // every address (pc-relative ones included) as the code will run.
+    run(Command::new(Path::new(LLVM_BIN).join("ld.lld"))
+        .arg(format!("--section-start=.data={base:#x}"))
+        .args(["-e", "0"])
+        .arg(&wrapped)
+        .arg("-o")
+        .arg(&linked));
+    let listing = run(Command::new(Path::new(LLVM_BIN).join("llvm-objdump"))
+        .args(["-D", "-j", ".data", "--no-show-raw-insn"])
+        .args(features)
+        .arg(&linked));
+    listing
+        .lines()
+        .filter_map(|line| {
+            let (address, text) = line.split_once(':')?;
+            let address = u64::from_str_radix(address.trim(), 16).ok()?;
+            let text = match text.find(" <") {
+                Some(symbolized) => &text[..symbolized],
+                None => text,
+            };
+            Some((
+                address,
+                text.split_whitespace().collect::<Vec<_>>().join(" "),
+            ))
+        })
+        .collect()
+}
+
+fn run(command: &mut Command) -> String {
+    let output = command.output().expect("run an LLVM tool");
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// The instruction llvm-objdump decodes at code offset `offset`.
+pub fn instruction(target: &Target, code: &[u8], base: u64, offset: u64) -> String {
+    disassemble(target, code, base)
+        .into_iter()
+        .find(|(address, _)| *address == base + offset)
+        .unwrap_or_else(|| panic!("no instruction at offset {offset:#x}"))
+        .1
+}
+
+pub fn read_u64(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap())
+}
+
+pub fn read_u32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
+}
