@@ -3,54 +3,11 @@
 //! with a small freestanding C harness built by `clang-19` and `lld`.
 
 mod guest;
+#[path = "common/table.rs"]
+mod table;
 
-use runtime::{
-    emit, layout, Arch, Hole, HoleKind, HoleValue, Stencil, StencilTable, TraceOp, UopInfo,
-};
-
-/// Little-endian bytes of AArch64 instruction words.
-macro_rules! words {
-    ($($word:expr),* $(,)?) => {
-        &[$(
-            ($word as u32).to_le_bytes()[0],
-            ($word as u32).to_le_bytes()[1],
-            ($word as u32).to_le_bytes()[2],
-            ($word as u32).to_le_bytes()[3],
-        )*]
-    };
-}
-
-const fn hole(offset: u32, kind: HoleKind, value: HoleValue, addend: i64) -> Hole {
-    Hole {
-        offset,
-        kind,
-        value,
-        addend,
-    }
-}
-
-const fn code_only(code: &'static [u8], code_holes: &'static [Hole]) -> Stencil {
-    Stencil {
-        code,
-        code_holes,
-        data: &[],
-        data_holes: &[],
-        data_align: 1,
-    }
-}
-
-const fn info(name: &'static str) -> UopInfo {
-    UopInfo {
-        name,
-        inputs: &[],
-        outputs: &[],
-        uses_oparg: false,
-        uses_operand: false,
-        uses_jump_target: false,
-        uses_deopt: false,
-        helpers: &[],
-    }
-}
+use runtime::{emit, layout, Arch, HoleKind, HoleValue, Stencil, StencilTable, TraceOp, UopInfo};
+use table::{code_only, hole, info, jump, op, words};
 
 const LOAD_OPERAND: u16 = 0;
 const ADD_OPARG_GOT: u16 = 1;
@@ -212,23 +169,6 @@ static TABLE: StencilTable = StencilTable {
 /// The helper: add x0, x0, x0, lsl #1; ret
 const TRIPLE: &[u8] = words![0x8B00_0400, RET];
 
-fn op(uop: u16) -> TraceOp {
-    TraceOp {
-        uop,
-        oparg: 0,
-        operand: 0,
-        jump_target: 0,
-        deopt_target: 0,
-    }
-}
-
-fn jump(uop: u16, jump_target: u32) -> TraceOp {
-    TraceOp {
-        jump_target,
-        ..op(uop)
-    }
-}
-
 const OPERAND: u64 = 0x0001_0002_0003_0004;
 
 /// `((OPERAND + 5 + 1000 + 7) * 3)`, with the multiplication in a helper.
@@ -245,6 +185,18 @@ fn arithmetic_trace() -> Vec<TraceOp> {
         op(ADD_CONSTANT),
         op(ADD_CONSTANT_PAGE),
         op(CALL_HELPER),
+        op(RETURN),
+    ]
+}
+
+/// Sum of 1..=x0: acc = 0; loop: acc += x0; x0 -= 1; cbnz x0, loop.
+fn sum_trace() -> Vec<TraceOp> {
+    vec![
+        op(SET_ACC_ZERO),
+        op(ACC_ADD),
+        op(DEC),
+        jump(BRANCH_IF_NONZERO, 1),
+        op(MOVE_ACC),
         op(RETURN),
     ]
 }
@@ -371,15 +323,7 @@ fn arithmetic_runs_with_a_near_helper() {
 
 #[test]
 fn conditional_branches_run() {
-    // Sum of 1..=n: acc = 0; loop: acc += x0; x0 -= 1; cbnz x0, loop.
-    let ops = [
-        op(SET_ACC_ZERO),
-        op(ACC_ADD),
-        op(DEC),
-        jump(BRANCH_IF_NONZERO, 1),
-        op(MOVE_ACC),
-        op(RETURN),
-    ];
+    let ops = sum_trace();
     let base = BASE + 0x200_0000_0000;
     assert_eq!(
         run(&ops, base, base + 0x10_0000, &[10, 1, 100]),
@@ -401,17 +345,7 @@ fn conditional_branches_run() {
 
 #[test]
 fn prepared_trace_emits_the_same_bytes() {
-    let traces = [
-        arithmetic_trace(),
-        vec![
-            op(SET_ACC_ZERO),
-            op(ACC_ADD),
-            op(DEC),
-            jump(BRANCH_IF_NONZERO, 1),
-            op(MOVE_ACC),
-            op(RETURN),
-        ],
-    ];
+    let traces = [arithmetic_trace(), sum_trace()];
     for ops in &traces {
         for helper in [0x10_0000, 0x7F00_0000_0000] {
             let prepared = runtime::PreparedTrace::new(&TABLE, ops, &[helper]).unwrap();

@@ -8,44 +8,15 @@
 //! return to the shim with `ret`.
 
 mod guest;
+#[path = "common/table.rs"]
+mod table;
 
-use guest::{Guest, Run, MAP_GRANULE};
+use guest::Guest;
 use runtime::{
-    emit, layout, Arch, EmitError, Hole, HoleKind, HoleValue, Layout, PatchError, PreparedTrace,
-    Stencil, StencilTable, TraceOp, UopInfo,
+    emit, layout, Arch, EmitError, HoleKind, HoleValue, PatchError, PreparedTrace, Stencil,
+    StencilTable, TraceOp, UopInfo,
 };
-
-const fn hole(offset: u32, kind: HoleKind, value: HoleValue, addend: i64) -> Hole {
-    Hole {
-        offset,
-        kind,
-        value,
-        addend,
-    }
-}
-
-const fn code_only(code: &'static [u8], code_holes: &'static [Hole]) -> Stencil {
-    Stencil {
-        code,
-        code_holes,
-        data: &[],
-        data_holes: &[],
-        data_align: 1,
-    }
-}
-
-const fn info(name: &'static str) -> UopInfo {
-    UopInfo {
-        name,
-        inputs: &[],
-        outputs: &[],
-        uses_oparg: false,
-        uses_operand: false,
-        uses_jump_target: false,
-        uses_deopt: false,
-        helpers: &[],
-    }
-}
+use table::{code_only, hole, info, jump, op};
 
 const ADD_OPARG: u16 = 0;
 const ADD_CONSTANT: u16 = 1;
@@ -137,16 +108,6 @@ static TABLE: StencilTable = StencilTable {
 /// The helper: leal (%eax,%eax,2), %eax; retl
 const TRIPLE: &[u8] = &[0x8D, 0x04, 0x40, 0xC3];
 
-fn op(uop: u16) -> TraceOp {
-    TraceOp {
-        uop,
-        oparg: 0,
-        operand: 0,
-        jump_target: 0,
-        deopt_target: 0,
-    }
-}
-
 /// `(a0 + oparg + 1000 + 7) * 3`, the multiplication in the helper.
 fn arithmetic_trace(oparg: u32) -> Vec<TraceOp> {
     vec![
@@ -161,31 +122,10 @@ fn arithmetic_trace(oparg: u32) -> Vec<TraceOp> {
     ]
 }
 
-/// The layout the harness needs: the data starts on a fresh granule, which
-/// it maps writable.
-fn trace_layout(ops: &[TraceOp]) -> Layout {
-    Layout::with_data_start_align(&TABLE, ops, MAP_GRANULE).unwrap()
-}
-
-fn emit_at(ops: &[TraceOp], helper: u64, base: u64) -> Result<Vec<u8>, EmitError> {
-    let layout = trace_layout(ops);
-    let mut buf = vec![0xA5; layout.len];
-    emit(&TABLE, ops, &layout, &[helper], &mut buf, base)?;
-    Ok(buf)
-}
-
 /// Emits `ops` at `base` with the helper at `helper`, runs the shim under
 /// qemu-i386 once per argument and returns the results.
 fn run(ops: &[TraceOp], base: u64, helper: u64, arguments: &[i64]) -> Vec<i64> {
-    let trace = emit_at(ops, helper, base).unwrap();
-    let run = Run {
-        base,
-        trace: &trace,
-        code_len: trace_layout(ops).data_offset,
-        helpers_base: helper,
-        helpers: TRIPLE,
-    };
-    guest::run(Guest::I686, &run, arguments)
+    guest::run_trace(Guest::I686, &TABLE, TRIPLE, ops, base, helper, arguments)
 }
 
 const BASE: u64 = 0x1000_0000;
@@ -211,10 +151,7 @@ fn conditional_branches_run() {
         op(SET_ACC_ZERO),
         op(ACC_ADD),
         op(DEC),
-        TraceOp {
-            jump_target: 1,
-            ..op(BRANCH_IF_NONZERO)
-        },
+        jump(BRANCH_IF_NONZERO, 1),
         op(MOVE_ACC),
         op(RETURN),
     ];
@@ -227,9 +164,9 @@ fn conditional_branches_run() {
 #[test]
 fn the_call_wraps_around_four_gib() {
     let ops = arithmetic_trace(5);
-    let layout = trace_layout(&ops);
+    let layout = guest::trace_layout(&TABLE, &ops);
     let helper = BASE + 0xA000_0000;
-    let bytes = emit_at(&ops, helper, BASE).unwrap();
+    let bytes = guest::emit_at(&TABLE, &ops, helper, BASE).unwrap();
     // Code padding is `int3`.
     assert!(bytes[layout.code_end..layout.data_offset]
         .iter()

@@ -30,6 +30,17 @@ fn misaligned(kind: HoleKind, location: u64, target: u64) -> Result<u32, PatchEr
 /// can be reached.
 const P: u64 = 0x7F00_0010_0000;
 
+/// Assert that patching `word` as `kind` at `P` refuses each of `targets`
+/// as out of range.
+fn assert_out_of_range(kind: HoleKind, word: u32, targets: &[u64]) {
+    for &target in targets {
+        assert_eq!(
+            patch_word(kind, word, P, target),
+            out_of_range(kind, P, target)
+        );
+    }
+}
+
 #[test]
 fn abs64_writes_the_value() {
     let mut buf = [0xAA; 12];
@@ -177,14 +188,7 @@ fn branch26() {
         patch_word(k, 0x1400_0000, P, P - 0x800_0000),
         Ok(0x1600_0000)
     );
-    assert_eq!(
-        patch_word(k, 0x1400_0000, P, P + 0x800_0000),
-        out_of_range(k, P, P + 0x800_0000)
-    );
-    assert_eq!(
-        patch_word(k, 0x1400_0000, P, P - 0x800_0004),
-        out_of_range(k, P, P - 0x800_0004)
-    );
+    assert_out_of_range(k, 0x1400_0000, &[P + 0x800_0000, P - 0x800_0004]);
     assert_eq!(
         patch_word(k, 0x1400_0000, P, P + 2),
         misaligned(k, P, P + 2)
@@ -209,14 +213,7 @@ fn branch19() {
         patch_word(k, 0x5400_0000, P, P - 0x10_0000),
         Ok(0x5480_0000)
     );
-    assert_eq!(
-        patch_word(k, 0x5400_0000, P, P + 0x10_0000),
-        out_of_range(k, P, P + 0x10_0000)
-    );
-    assert_eq!(
-        patch_word(k, 0x5400_0000, P, P - 0x10_0004),
-        out_of_range(k, P, P - 0x10_0004)
-    );
+    assert_out_of_range(k, 0x5400_0000, &[P + 0x10_0000, P - 0x10_0004]);
     assert_eq!(
         patch_word(k, 0x5400_0000, P, P + 6),
         misaligned(k, P, P + 6)
@@ -232,14 +229,7 @@ fn branch14() {
     // ±32 KiB.
     assert_eq!(patch_word(k, 0x3600_0000, P, P + 0x7FFC), Ok(0x3603_FFE0));
     assert_eq!(patch_word(k, 0x3600_0000, P, P - 0x8000), Ok(0x3604_0000));
-    assert_eq!(
-        patch_word(k, 0x3600_0000, P, P + 0x8000),
-        out_of_range(k, P, P + 0x8000)
-    );
-    assert_eq!(
-        patch_word(k, 0x3600_0000, P, P - 0x8004),
-        out_of_range(k, P, P - 0x8004)
-    );
+    assert_out_of_range(k, 0x3600_0000, &[P + 0x8000, P - 0x8004]);
     assert_eq!(
         patch_word(k, 0x3600_0000, P, P + 1),
         misaligned(k, P, P + 1)
@@ -267,14 +257,7 @@ fn adrp_page21() {
         patch_word(k, 0x9000_0000, P, bottom | 0xFFF),
         Ok(0x9080_0000)
     );
-    assert_eq!(
-        patch_word(k, 0x9000_0000, P, top + 0x1000),
-        out_of_range(k, P, top + 0x1000)
-    );
-    assert_eq!(
-        patch_word(k, 0x9000_0000, P, bottom - 1),
-        out_of_range(k, P, bottom - 1)
-    );
+    assert_out_of_range(k, 0x9000_0000, &[top + 0x1000, bottom - 1]);
 }
 
 #[test]
@@ -289,14 +272,7 @@ fn adr21() {
         patch_word(k, 0x1000_0001, P, P - 0x10_0000),
         Ok(0x1080_0001)
     );
-    assert_eq!(
-        patch_word(k, 0x1000_0001, P, P + 0x10_0000),
-        out_of_range(k, P, P + 0x10_0000)
-    );
-    assert_eq!(
-        patch_word(k, 0x1000_0001, P, P - 0x10_0001),
-        out_of_range(k, P, P - 0x10_0001)
-    );
+    assert_out_of_range(k, 0x1000_0001, &[P + 0x10_0000, P - 0x10_0001]);
 }
 
 #[test]

@@ -9,24 +9,15 @@
 //! after a compressed one start off a 4-byte boundary.
 
 mod guest;
+#[path = "common/table.rs"]
+mod table;
 
-use guest::{Guest, Run, MAP_GRANULE};
+use guest::Guest;
 use runtime::{
-    emit, layout, Arch, EmitError, Hole, HoleKind, HoleValue, Layout, PatchError, PreparedTrace,
-    Stencil, StencilTable, TraceOp, UopInfo,
+    emit, layout, Arch, EmitError, Hole, HoleKind, HoleValue, PatchError, PreparedTrace, Stencil,
+    StencilTable, TraceOp, UopInfo,
 };
-
-/// Little-endian bytes of 32-bit instruction words.
-macro_rules! words {
-    ($($word:expr),* $(,)?) => {
-        &[$(
-            ($word as u32).to_le_bytes()[0],
-            ($word as u32).to_le_bytes()[1],
-            ($word as u32).to_le_bytes()[2],
-            ($word as u32).to_le_bytes()[3],
-        )*]
-    };
-}
+use table::{code_only, hole, info, jump, op, words};
 
 /// Little-endian bytes of one compressed (16-bit) instruction.
 macro_rules! half {
@@ -36,15 +27,6 @@ macro_rules! half {
             ($half as u16).to_le_bytes()[1],
         ]
     };
-}
-
-const fn hole(offset: u32, kind: HoleKind, value: HoleValue, addend: i64) -> Hole {
-    Hole {
-        offset,
-        kind,
-        value,
-        addend,
-    }
 }
 
 /// The low part of a pc-relative pair: the value of the `AUIPC` at
@@ -63,29 +45,6 @@ const fn pcrel_lo(
         value,
         hi_addend + (lo_offset as i64 - hi_offset as i64),
     )
-}
-
-const fn code_only(code: &'static [u8], code_holes: &'static [Hole]) -> Stencil {
-    Stencil {
-        code,
-        code_holes,
-        data: &[],
-        data_holes: &[],
-        data_align: 1,
-    }
-}
-
-const fn info(name: &'static str) -> UopInfo {
-    UopInfo {
-        name,
-        inputs: &[],
-        outputs: &[],
-        uses_oparg: false,
-        uses_operand: false,
-        uses_jump_target: false,
-        uses_deopt: false,
-        helpers: &[],
-    }
 }
 
 // 32-bit instructions.
@@ -334,23 +293,6 @@ static TABLE: StencilTable = StencilTable {
 /// The helper: slli a1, a0, 1; add a0, a0, a1; ret
 const TRIPLE: &[u8] = words![SLLI_A1_A0_1, ADD_A0_A1, RET];
 
-fn op(uop: u16) -> TraceOp {
-    TraceOp {
-        uop,
-        oparg: 0,
-        operand: 0,
-        jump_target: 0,
-        deopt_target: 0,
-    }
-}
-
-fn jump(uop: u16, jump_target: u32) -> TraceOp {
-    TraceOp {
-        jump_target,
-        ..op(uop)
-    }
-}
-
 const OPERAND: u64 = 0x0001_0002_0003_0004;
 
 /// `(OPERAND + oparg + 1000 + 7) * 3`, the multiplication in the helper.
@@ -387,31 +329,10 @@ fn sum_trace(branch: u16) -> Vec<TraceOp> {
     ]
 }
 
-/// The layout the harness needs: the data starts on a fresh granule, which
-/// it maps writable.
-fn trace_layout(ops: &[TraceOp]) -> Layout {
-    Layout::with_data_start_align(&TABLE, ops, MAP_GRANULE).unwrap()
-}
-
-fn emit_at(ops: &[TraceOp], helper: u64, base: u64) -> Result<Vec<u8>, EmitError> {
-    let layout = trace_layout(ops);
-    let mut buf = vec![0xA5; layout.len];
-    emit(&TABLE, ops, &layout, &[helper], &mut buf, base)?;
-    Ok(buf)
-}
-
 /// Emits `ops` at `base` with the helper at `helper`, runs the shim under
 /// qemu-riscv64 once per argument and returns the results.
 fn run(ops: &[TraceOp], base: u64, helper: u64, arguments: &[i64]) -> Vec<i64> {
-    let trace = emit_at(ops, helper, base).unwrap();
-    let run = Run {
-        base,
-        trace: &trace,
-        code_len: trace_layout(ops).data_offset,
-        helpers_base: helper,
-        helpers: TRIPLE,
-    };
-    guest::run(Guest::Riscv64, &run, arguments)
+    guest::run_trace(Guest::Riscv64, &TABLE, TRIPLE, ops, base, helper, arguments)
 }
 
 /// Absolute holes of addresses in the trace need a trace in the low 2 GiB.
@@ -453,7 +374,7 @@ fn branches_run_from_any_halfword() {
     for branch in [BRANCH_IF_NONZERO, COMPRESSED_BRANCH_IF_NONZERO] {
         let ops = sum_trace(branch);
         // The compressed ops put the branch off a 4-byte boundary.
-        assert_eq!(trace_layout(&ops).op_offsets[3] % 4, 2);
+        assert_eq!(guest::trace_layout(&TABLE, &ops).op_offsets[3] % 4, 2);
         assert_eq!(
             run(&ops, HIGH_BASE, HIGH_BASE + 0x10_0000, &[10, 1, 100]),
             [55, 1, 5050],
@@ -502,7 +423,7 @@ fn pair_offset(bytes: &[u8], at: usize) -> i64 {
 #[test]
 fn far_values_are_errors() {
     // Absolute addresses of the trace above 2 GiB do not fit LUI + ADDI.
-    let error = emit_at(&arithmetic_trace(5), HIGH_BASE, HIGH_BASE).unwrap_err();
+    let error = guest::emit_at(&TABLE, &arithmetic_trace(5), HIGH_BASE, HIGH_BASE).unwrap_err();
     let EmitError::Patch { site, value, error } = error else {
         panic!("{error:?}");
     };
@@ -517,7 +438,7 @@ fn far_values_are_errors() {
     let ops = arithmetic_trace(5);
     assert!(layout(&TABLE, &ops).unwrap().trampoline_symbols.is_empty());
     let helper = LOW_BASE + 0x8000_0000;
-    let error = emit_at(&ops, helper, LOW_BASE).unwrap_err();
+    let error = guest::emit_at(&TABLE, &ops, helper, LOW_BASE).unwrap_err();
     assert!(
         matches!(
             error,
@@ -534,18 +455,18 @@ fn far_values_are_errors() {
         "{error:?}"
     );
     // Just in reach, the call lands on the helper.
-    let layout = trace_layout(&ops);
+    let layout = guest::trace_layout(&TABLE, &ops);
     let call = layout.op_offsets[4] as usize + 8;
     let helper = LOW_BASE + call as u64 + 0x7FFF_F7FF;
-    let bytes = emit_at(&ops, helper, LOW_BASE).unwrap();
+    let bytes = guest::emit_at(&TABLE, &ops, helper, LOW_BASE).unwrap();
     assert_eq!(pair_offset(&bytes, call), 0x7FFF_F7FF);
 }
 
 #[test]
 fn pc_relative_pairs_meet_at_the_auipc_target() {
     let ops = arithmetic_trace(5);
-    let layout = trace_layout(&ops);
-    let bytes = emit_at(&ops, LOW_BASE, LOW_BASE).unwrap();
+    let layout = guest::trace_layout(&TABLE, &ops);
+    let bytes = guest::emit_at(&TABLE, &ops, LOW_BASE, LOW_BASE).unwrap();
     // The far constant: the AUIPC at the op's start, the ADDI right after;
     // their sum is relative to the AUIPC.
     let at = layout.op_offsets[3] as usize;
@@ -600,8 +521,8 @@ fn prepared_trace_emits_the_same_bytes() {
 #[test]
 fn padding_traps_and_there_are_no_trampolines() {
     let ops = [op(DEC), op(RETURN)];
-    let layout = trace_layout(&ops);
-    let bytes = emit_at(&ops, 0, HIGH_BASE).unwrap();
+    let layout = guest::trace_layout(&TABLE, &ops);
+    let bytes = guest::emit_at(&TABLE, &ops, 0, HIGH_BASE).unwrap();
     // Zero halfwords are `c.unimp`, the defined illegal instruction.
     assert!(layout.data_offset > layout.code_end);
     assert!(bytes[layout.code_end..layout.data_offset]

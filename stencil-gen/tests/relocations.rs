@@ -5,202 +5,24 @@
 //! instruction reaches the intended value. Mach-O, COFF and RISC-V are in
 //! `formats.rs`.
 
-use std::path::Path;
-use std::process::Command;
-
-use runtime::patch::{patch, relax_x86_64_got_load};
-use runtime::HoleKind::{self, *};
+use runtime::HoleKind::*;
 use stencil_gen::lower::lower;
 use stencil_gen::model::{Hole, StencilGroup, Value};
 use stencil_gen::target::{Target, AARCH64_LINUX, X86_64_LINUX};
 
-const CLANG: &str = "/usr/bin/clang-19";
-const LLVM_BIN: &str = "/usr/lib/llvm-19/bin";
+#[path = "formats/harness.rs"]
+mod harness;
+
+use harness::{
+    assemble_with, helper, hole, instruction, listing, lower_asm_with, read_u64, Emission,
+};
 
 const X86: &Target = &X86_64_LINUX;
 const A64: &Target = &AARCH64_LINUX;
 
-/// Assemble `source` for `target` (extra clang flags first) into object
-/// bytes.
-fn assemble_with(target: &Target, flags: &[&str], source: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let input = dir.path().join("stencil.s");
-    let output = dir.path().join("stencil.o");
-    std::fs::write(&input, source).expect("write assembly");
-    let status = Command::new(CLANG)
-        .arg("-c")
-        .arg(format!("--target={}", target.clang_triple))
-        .args(flags)
-        .arg(&input)
-        .arg("-o")
-        .arg(&output)
-        .status()
-        .expect("run clang-19");
-    assert!(status.success(), "clang-19 failed on:\n{source}");
-    std::fs::read(&output).expect("read object")
-}
-
-fn lower_asm_with(target: &Target, flags: &[&str], source: &str) -> StencilGroup {
-    let object = assemble_with(target, flags, source);
-    lower(&object, target, "test_uop").unwrap_or_else(|e| panic!("{e}"))
-}
-
+/// Lower `source` assembled with no clang flags beyond the target triple.
 fn lower_asm(target: &Target, source: &str) -> StencilGroup {
     lower_asm_with(target, &[], source)
-}
-
-fn hole(offset: u32, kind: HoleKind, value: Value, addend: i64) -> Hole {
-    Hole {
-        offset,
-        kind,
-        value,
-        addend,
-    }
-}
-
-fn helper() -> Value {
-    Value::Symbol("helper".to_string())
-}
-
-/// Where code and data go, and what every other hole value is.
-struct Emission {
-    code_base: u64,
-    data_base: u64,
-    values: Vec<(Value, u64)>,
-}
-
-impl Emission {
-    fn new(code_base: u64, data_base: u64) -> Self {
-        Emission {
-            code_base,
-            data_base,
-            values: Vec::new(),
-        }
-    }
-
-    fn with(mut self, value: Value, address: u64) -> Self {
-        self.values.push((value, address));
-        self
-    }
-
-    fn value(&self, value: &Value) -> u64 {
-        match value {
-            Value::Code => self.code_base,
-            Value::Data => self.data_base,
-            other => {
-                self.values
-                    .iter()
-                    .find(|(v, _)| v == other)
-                    .unwrap_or_else(|| panic!("no address for {other:?}"))
-                    .1
-            }
-        }
-    }
-
-    /// Patch data holes first (GOT slots), then code holes, relaxing x86-64
-    /// GOT loads where the runtime can.
-    fn emit(&self, group: &StencilGroup) -> (Vec<u8>, Vec<u8>) {
-        let mut data = group.data.clone();
-        for h in &group.data_holes {
-            let target = self.value(&h.value).wrapping_add(h.addend as u64);
-            patch(
-                h.kind,
-                &mut data,
-                h.offset as usize,
-                self.data_base + u64::from(h.offset),
-                target,
-            )
-            .unwrap_or_else(|e| panic!("data hole {h:?}: {e}"));
-        }
-        let mut code = group.code.clone();
-        for h in &group.code_holes {
-            let at = h.offset as usize;
-            let location = self.code_base + u64::from(h.offset);
-            let target = self.value(&h.value).wrapping_add(h.addend as u64);
-            if matches!(
-                h.kind,
-                X86_64GotLoad | X86_64GotLoadNoRex | X86_64GotLoadUnrelaxed
-            ) {
-                // The disp32 ends the instruction, so the slot is S + 4.
-                let slot = (target + 4 - self.data_base) as usize;
-                let slot_value = u64::from_le_bytes(data[slot..slot + 8].try_into().unwrap());
-                if relax_x86_64_got_load(h.kind, &mut code, at, location, slot_value) {
-                    continue;
-                }
-            }
-            patch(h.kind, &mut code, at, location, target)
-                .unwrap_or_else(|e| panic!("code hole {h:?}: {e}"));
-        }
-        (code, data)
-    }
-}
-
-/// Disassemble `bytes` placed at `base`; one `(address, instruction)` per
-/// line, with symbolization (`<...>`) dropped and blanks collapsed.
-fn disassemble(target: &Target, bytes: &[u8], base: u64) -> Vec<(u64, String)> {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let raw = dir.path().join("code.bin");
-    let wrapped = dir.path().join("code.o");
-    let linked = dir.path().join("code.elf");
-    std::fs::write(&raw, bytes).expect("write code");
-    let format = match target.arch {
-        runtime::Arch::X86_64 => "elf64-x86-64",
-        runtime::Arch::Aarch64 => "elf64-littleaarch64",
-        other => panic!("{other:?}: see tests/formats.rs"),
-    };
-    run(Command::new(Path::new(LLVM_BIN).join("llvm-objcopy"))
-        .args(["-I", "binary", "-O", format])
-        .arg(&raw)
-        .arg(&wrapped));
-    // Linking places the bytes at `base`, so that llvm-objdump computes
-    // every address (rip-relative ones included) as the code will run.
-    run(Command::new(Path::new(LLVM_BIN).join("ld.lld"))
-        .arg(format!("--section-start=.data={base:#x}"))
-        .args(["-e", "0"])
-        .arg(&wrapped)
-        .arg("-o")
-        .arg(&linked));
-    let listing = run(Command::new(Path::new(LLVM_BIN).join("llvm-objdump"))
-        .args(["-D", "-j", ".data", "--no-show-raw-insn"])
-        .arg(&linked));
-    listing
-        .lines()
-        .filter_map(|line| {
-            let (address, text) = line.split_once(':')?;
-            let address = u64::from_str_radix(address.trim(), 16).ok()?;
-            let text = match text.find(" <") {
-                Some(symbolized) => &text[..symbolized],
-                None => text,
-            };
-            Some((
-                address,
-                text.split_whitespace().collect::<Vec<_>>().join(" "),
-            ))
-        })
-        .collect()
-}
-
-fn run(command: &mut Command) -> String {
-    let output = command.output().expect("run an LLVM tool");
-    assert!(
-        output.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("UTF-8 output")
-}
-
-/// The instruction llvm-objdump decodes at code offset `offset`.
-fn instruction(target: &Target, code: &[u8], base: u64, offset: u64) -> String {
-    disassemble(target, code, base)
-        .into_iter()
-        .find(|(address, _)| *address == base + offset)
-        .unwrap_or_else(|| panic!("no instruction at offset {offset:#x}"))
-        .1
-}
-
-fn read_u64(bytes: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap())
 }
 
 // ---------------------------------------------------------------- x86-64
@@ -368,10 +190,7 @@ fn x86_64_gotpcrelx() {
         .with(helper(), target)
         .with(Value::Oparg, 0xdead_beef)
         .emit(&group);
-    let listing: Vec<String> = disassemble(X86, &code, base)
-        .into_iter()
-        .map(|(_, text)| text)
-        .collect();
+    let listing = listing(X86, &code, base);
     // All relaxed to direct forms of the same length; the `addq` before
     // the `movl` is intact.
     assert_eq!(

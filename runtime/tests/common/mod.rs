@@ -4,39 +4,11 @@
 //! `%rax` and the argument in `%rdi`, and return to the shim with `ret`.
 #![allow(dead_code)]
 
+pub mod table;
+
 use runtime::{Arch, Hole, HoleKind, HoleValue, Stencil, StencilTable, TraceOp, UopInfo};
-
-const fn hole(offset: u32, kind: HoleKind, value: HoleValue, addend: i64) -> Hole {
-    Hole {
-        offset,
-        kind,
-        value,
-        addend,
-    }
-}
-
-const fn code_only(code: &'static [u8], code_holes: &'static [Hole]) -> Stencil {
-    Stencil {
-        code,
-        code_holes,
-        data: &[],
-        data_holes: &[],
-        data_align: 1,
-    }
-}
-
-const fn info(name: &'static str) -> UopInfo {
-    UopInfo {
-        name,
-        inputs: &[],
-        outputs: &[],
-        uses_oparg: false,
-        uses_operand: false,
-        uses_jump_target: false,
-        uses_deopt: false,
-        helpers: &[],
-    }
-}
+use table::{code_only, hole, info};
+pub use table::{op, with_oparg};
 
 /// One GOT slot holding `value`.
 const fn got_slot(value: HoleValue) -> [Hole; 1] {
@@ -210,20 +182,6 @@ pub fn symbols() -> [u64; 2] {
         triple as extern "C" fn(i64) -> i64 as usize as u64,
         add_seven as extern "C" fn(i64) -> i64 as usize as u64,
     ]
-}
-
-pub fn op(uop: u16) -> TraceOp {
-    TraceOp {
-        uop,
-        oparg: 0,
-        operand: 0,
-        jump_target: 0,
-        deopt_target: 0,
-    }
-}
-
-pub fn with_oparg(uop: u16, oparg: u32) -> TraceOp {
-    TraceOp { oparg, ..op(uop) }
 }
 
 /// `load_operand(40) add_oparg(2) add_oparg_got(100) add_constant call_got

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+use runtime::{emit, EmitError, Layout, StencilTable, TraceOp};
+
 /// An instruction set the harness runs under qemu-user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Guest {
@@ -155,4 +157,47 @@ pub fn run(guest: Guest, run: &Run<'_>, arguments: &[i64]) -> Vec<i64> {
     let results = results(&output.stdout);
     assert_eq!(results.len(), arguments.len());
     results
+}
+
+/// The layout the harness needs for `ops` of `table`: the data starts on a
+/// fresh granule, which it maps writable.
+pub fn trace_layout(table: &StencilTable, ops: &[TraceOp]) -> Layout {
+    Layout::with_data_start_align(table, ops, MAP_GRANULE).unwrap()
+}
+
+/// Emits `ops` of `table` in [`trace_layout`] at `base`, with the one
+/// symbol at `helper`.
+pub fn emit_at(
+    table: &StencilTable,
+    ops: &[TraceOp],
+    helper: u64,
+    base: u64,
+) -> Result<Vec<u8>, EmitError> {
+    let layout = trace_layout(table, ops);
+    let mut buf = vec![0xA5; layout.len];
+    emit(table, ops, &layout, &[helper], &mut buf, base)?;
+    Ok(buf)
+}
+
+/// Emits `ops` of `table` at `base` with `helpers` (the one symbol) at
+/// `helper`, runs the shim under qemu-user once per argument and returns
+/// the results.
+pub fn run_trace(
+    guest: Guest,
+    table: &StencilTable,
+    helpers: &[u8],
+    ops: &[TraceOp],
+    base: u64,
+    helper: u64,
+    arguments: &[i64],
+) -> Vec<i64> {
+    let trace = emit_at(table, ops, helper, base).unwrap();
+    let run = Run {
+        base,
+        trace: &trace,
+        code_len: trace_layout(table, ops).data_offset,
+        helpers_base: helper,
+        helpers,
+    };
+    self::run(guest, &run, arguments)
 }

@@ -154,20 +154,7 @@ fn amd64_addr64_and_addr32() {
     assert_has_relocation(&object, "IMAGE_REL_AMD64_ADDR64");
     assert_has_relocation(&object, "IMAGE_REL_AMD64_ADDR32");
     let group = lower_object(X86, &object);
-    assert_eq!(
-        group.data_holes,
-        [
-            hole(8, Abs64, helper(), 16),
-            hole(16, Abs64, Value::Code, 1),
-            hole(24, Abs32, helper(), 4),
-        ]
-    );
-    let (_, data) = Emission::new(BASE, DATA)
-        .with(helper(), 0x1234_5678)
-        .emit(&group);
-    assert_eq!(read_u64(&data, 8), 0x1234_5688);
-    assert_eq!(read_u64(&data, 16), BASE + 1);
-    assert_eq!(read_u32(&data, 24), 0x1234_567c);
+    assert_absolute_data(&group, &[], (BASE, DATA), 1, 0x1234_5678);
 }
 
 #[test]
@@ -195,10 +182,7 @@ fn amd64_import_slots_are_got_slots() {
     let (code, _) = Emission::new(BASE, DATA)
         .with(helper(), helper_at)
         .emit(&group);
-    let listing: Vec<String> = disassemble(X86, &code, BASE)
-        .into_iter()
-        .map(|(_, text)| text)
-        .collect();
+    let listing = listing(X86, &code, BASE);
     assert_eq!(
         listing,
         [
@@ -256,10 +240,7 @@ fn arm64_branches() {
     let (code, _) = Emission::new(A64_CODE, A64_DATA)
         .with(helper(), A64_CODE + 0x2000)
         .emit(&group);
-    let listing: Vec<String> = disassemble(A64, &code, A64_CODE)
-        .into_iter()
-        .map(|(_, text)| text)
-        .collect();
+    let listing = listing(A64, &code, A64_CODE);
     assert_eq!(
         listing,
         [
@@ -287,37 +268,7 @@ fn arm64_pagebase_and_page_offsets() {
     ] {
         assert_has_relocation(&object, name);
     }
-    let group = lower_object(A64, &object);
-    assert_eq!(
-        group.code_holes,
-        [
-            hole(0, Aarch64AdrpPage21, helper(), 16),
-            hole(4, Aarch64PageOffset12 { scale: 0 }, helper(), 16),
-            hole(8, Aarch64PageOffset12 { scale: 3 }, helper(), 24),
-            hole(12, Aarch64PageOffset12 { scale: 2 }, helper(), 4),
-            hole(16, Aarch64PageOffset12 { scale: 4 }, helper(), 32),
-            hole(20, Aarch64PageOffset12 { scale: 0 }, helper(), 3),
-        ]
-    );
-    let (code, _) = Emission::new(A64_CODE, A64_DATA)
-        .with(helper(), 0x4321_5600)
-        .emit(&group);
-    let listing: Vec<String> = disassemble(A64, &code, A64_CODE)
-        .into_iter()
-        .map(|(_, text)| text)
-        .collect();
-    assert_eq!(
-        listing,
-        [
-            "adrp x0, 0x43215000",
-            "add x0, x0, #0x610",
-            "ldr x1, [x0, #0x618]",
-            "ldr w1, [x0, #0x604]",
-            "ldr q1, [x0, #0x620]",
-            "ldrb w1, [x0, #0x603]",
-            "ret",
-        ]
-    );
+    assert_page_offsets(A64, &lower_object(A64, &object), (A64_CODE, A64_DATA));
 }
 
 #[test]
@@ -353,21 +304,13 @@ fn arm64_addr64_addr32_and_rel32() {
         assert_has_relocation(&object, name);
     }
     let group = lower_object(A64, &object);
-    assert_eq!(
-        group.data_holes,
-        [
-            hole(8, Abs64, helper(), 16),
-            hole(16, Abs64, Value::Code, 4),
-            hole(24, Abs32, helper(), 4),
-            hole(28, PcRel32, helper(), 0),
-        ]
+    let data = assert_absolute_data(
+        &group,
+        &[hole(28, PcRel32, helper(), 0)],
+        (A64_CODE, A64_DATA),
+        4,
+        0x4321_5678,
     );
-    let (_, data) = Emission::new(A64_CODE, A64_DATA)
-        .with(helper(), 0x4321_5678)
-        .emit(&group);
-    assert_eq!(read_u64(&data, 8), 0x4321_5688);
-    assert_eq!(read_u64(&data, 16), A64_CODE + 4);
-    assert_eq!(read_u32(&data, 24), 0x4321_567c);
     let relative = i32::from_le_bytes(data[28..32].try_into().unwrap());
     assert_eq!(i64::from(relative), 0x4321_5678 - (A64_DATA as i64 + 28));
 }

@@ -1,4 +1,8 @@
-//! Assembling, lowering, patching and disassembling for the format tests.
+//! Assembling, lowering, patching and disassembling for the relocation
+//! and format tests.
+
+// Two test crates include this module and each uses a part of it.
+#![allow(dead_code)]
 
 use std::path::Path;
 use std::process::Command;
@@ -14,6 +18,12 @@ const LLVM_BIN: &str = "/usr/lib/llvm-19/bin";
 
 /// Assemble `source` for `target` with its clang flags into object bytes.
 pub fn assemble(target: &Target, source: &str) -> Vec<u8> {
+    assemble_with(target, target.clang_flags, source)
+}
+
+/// Assemble `source` for `target` with `flags` (in place of the target's
+/// clang flags) into object bytes.
+pub fn assemble_with(target: &Target, flags: &[&str], source: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().expect("temporary directory");
     let input = dir.path().join("stencil.s");
     let output = dir.path().join("stencil.o");
@@ -21,7 +31,7 @@ pub fn assemble(target: &Target, source: &str) -> Vec<u8> {
     let result = Command::new(CLANG)
         .arg("-c")
         .arg(format!("--target={}", target.clang_triple))
-        .args(target.clang_flags)
+        .args(flags)
         .arg("-Wno-unused-command-line-argument")
         .arg(&input)
         .arg("-o")
@@ -43,6 +53,10 @@ pub fn lower_object(target: &Target, object: &[u8]) -> StencilGroup {
 
 pub fn lower_asm(target: &Target, source: &str) -> StencilGroup {
     lower_object(target, &assemble(target, source))
+}
+
+pub fn lower_asm_with(target: &Target, flags: &[&str], source: &str) -> StencilGroup {
+    lower_object(target, &assemble_with(target, flags, source))
 }
 
 /// The message of lowering `source`, which must fail.
@@ -89,6 +103,69 @@ pub fn relocation_types(object: &[u8]) -> Vec<String> {
 pub fn assert_has_relocation(object: &[u8], name: &str) {
     let types = relocation_types(object);
     assert!(types.iter().any(|t| t == name), "no {name} among {types:?}");
+}
+
+/// Assert that `group`, lowered from data `.quad 5`, `.quad helper+16`,
+/// the address of the code at `label`, `.long helper+4` and then the data
+/// holes `rest`, has those holes, and that emitting it at `code_base` and
+/// `data_base` with `helper` at `helper_at` writes each value. Returns the
+/// emitted data.
+pub fn assert_absolute_data(
+    group: &StencilGroup,
+    rest: &[Hole],
+    (code_base, data_base): (u64, u64),
+    label: u64,
+    helper_at: u64,
+) -> Vec<u8> {
+    let absolute = [
+        hole(8, Abs64, helper(), 16),
+        hole(16, Abs64, Value::Code, label as i64),
+        hole(24, Abs32, helper(), 4),
+    ];
+    assert_eq!(group.data_holes, [&absolute[..], rest].concat());
+    let (_, data) = Emission::new(code_base, data_base)
+        .with(helper(), helper_at)
+        .emit(group);
+    assert_eq!(read_u64(&data, 0), 5);
+    assert_eq!(read_u64(&data, 8), helper_at + 16);
+    assert_eq!(read_u64(&data, 16), code_base + label);
+    assert_eq!(u64::from(read_u32(&data, 24)), helper_at + 4);
+    data
+}
+
+/// Assert that `group`, lowered from AArch64 `adrp x0, helper+16`, an
+/// `add` of the page offset of `helper+16` and loads of 8, 4, 16 and 1
+/// bytes at the page offsets of `helper+24`, `+4`, `+32` and `+3`, then
+/// `ret`, has a hole per instruction, each page offset scaled by its access
+/// size, and that emitting it at `code` and `data` with `helper` at
+/// 0x4321_5600 gives instructions that reach those addresses.
+pub fn assert_page_offsets(target: &Target, group: &StencilGroup, (code, data): (u64, u64)) {
+    assert_eq!(
+        group.code_holes,
+        [
+            hole(0, Aarch64AdrpPage21, helper(), 16),
+            hole(4, Aarch64PageOffset12 { scale: 0 }, helper(), 16),
+            hole(8, Aarch64PageOffset12 { scale: 3 }, helper(), 24),
+            hole(12, Aarch64PageOffset12 { scale: 2 }, helper(), 4),
+            hole(16, Aarch64PageOffset12 { scale: 4 }, helper(), 32),
+            hole(20, Aarch64PageOffset12 { scale: 0 }, helper(), 3),
+        ]
+    );
+    let (bytes, _) = Emission::new(code, data)
+        .with(helper(), 0x4321_5600)
+        .emit(group);
+    assert_eq!(
+        listing(target, &bytes, code),
+        [
+            "adrp x0, 0x43215000",
+            "add x0, x0, #0x610",
+            "ldr x1, [x0, #0x618]",
+            "ldr w1, [x0, #0x604]",
+            "ldr q1, [x0, #0x620]",
+            "ldrb w1, [x0, #0x603]",
+            "ret",
+        ]
+    );
 }
 
 /// Where code and data go, and what every other hole value is.
@@ -217,6 +294,14 @@ fn run(command: &mut Command) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// The instructions llvm-objdump decodes in `bytes` placed at `base`.
+pub fn listing(target: &Target, bytes: &[u8], base: u64) -> Vec<String> {
+    disassemble(target, bytes, base)
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect()
 }
 
 /// The instruction llvm-objdump decodes at code offset `offset`.

@@ -173,10 +173,7 @@ fn x86_64_got() {
         .with(Value::Oparg, 0xdead_beef)
         .with(helper(), helper_at)
         .emit(&group);
-    let listing: Vec<String> = disassemble(X86, &code, BASE)
-        .into_iter()
-        .map(|(_, text)| text)
-        .collect();
+    let listing = listing(X86, &code, BASE);
     assert_eq!(
         listing,
         [
@@ -201,21 +198,7 @@ fn x86_64_unsigned() {
     );
     assert_has_relocation(&object, "X86_64_RELOC_UNSIGNED");
     let group = lower_object(X86, &object);
-    assert_eq!(
-        group.data_holes,
-        [
-            hole(8, Abs64, helper(), 16),
-            hole(16, Abs64, Value::Code, 1),
-            hole(24, Abs32, helper(), 4),
-        ]
-    );
-    let (_, data) = Emission::new(BASE, DATA)
-        .with(helper(), 0x1234_5678)
-        .emit(&group);
-    assert_eq!(read_u64(&data, 0), 5);
-    assert_eq!(read_u64(&data, 8), 0x1234_5688);
-    assert_eq!(read_u64(&data, 16), BASE + 1);
-    assert_eq!(read_u32(&data, 24), 0x1234_567c);
+    assert_absolute_data(&group, &[], (BASE, DATA), 1, 0x1234_5678);
 }
 
 #[test]
@@ -278,41 +261,11 @@ fn arm64_page21_and_pageoff12() {
         A64,
         "adrp x0, _helper@PAGE+16\nadd x0, x0, _helper@PAGEOFF+16\n\
          ldr x1, [x0, _helper@PAGEOFF+24]\nldr w1, [x0, _helper@PAGEOFF+4]\n\
-         ldrb w1, [x0, _helper@PAGEOFF+3]\nldr q1, [x0, _helper@PAGEOFF+32]\nret\n",
+         ldr q1, [x0, _helper@PAGEOFF+32]\nldrb w1, [x0, _helper@PAGEOFF+3]\nret\n",
     );
     assert_has_relocation(&object, "ARM64_RELOC_PAGE21");
     assert_has_relocation(&object, "ARM64_RELOC_PAGEOFF12");
-    let group = lower_object(A64, &object);
-    assert_eq!(
-        group.code_holes,
-        [
-            hole(0, Aarch64AdrpPage21, helper(), 16),
-            hole(4, Aarch64PageOffset12 { scale: 0 }, helper(), 16),
-            hole(8, Aarch64PageOffset12 { scale: 3 }, helper(), 24),
-            hole(12, Aarch64PageOffset12 { scale: 2 }, helper(), 4),
-            hole(16, Aarch64PageOffset12 { scale: 0 }, helper(), 3),
-            hole(20, Aarch64PageOffset12 { scale: 4 }, helper(), 32),
-        ]
-    );
-    let (code, _) = Emission::new(A64_CODE, A64_DATA)
-        .with(helper(), 0x4321_5600)
-        .emit(&group);
-    let listing: Vec<String> = disassemble(A64, &code, A64_CODE)
-        .into_iter()
-        .map(|(_, text)| text)
-        .collect();
-    assert_eq!(
-        listing,
-        [
-            "adrp x0, 0x43215000",
-            "add x0, x0, #0x610",
-            "ldr x1, [x0, #0x618]",
-            "ldr w1, [x0, #0x604]",
-            "ldrb w1, [x0, #0x603]",
-            "ldr q1, [x0, #0x620]",
-            "ret",
-        ]
-    );
+    assert_page_offsets(A64, &lower_object(A64, &object), (A64_CODE, A64_DATA));
 }
 
 #[test]
@@ -349,20 +302,7 @@ fn arm64_unsigned() {
     );
     assert_has_relocation(&object, "ARM64_RELOC_UNSIGNED");
     let group = lower_object(A64, &object);
-    assert_eq!(
-        group.data_holes,
-        [
-            hole(8, Abs64, helper(), 16),
-            hole(16, Abs64, Value::Code, 4),
-            hole(24, Abs32, helper(), 4),
-        ]
-    );
-    let (_, data) = Emission::new(A64_CODE, A64_DATA)
-        .with(helper(), 0x1234_5678)
-        .emit(&group);
-    assert_eq!(read_u64(&data, 8), 0x1234_5688);
-    assert_eq!(read_u64(&data, 16), A64_CODE + 4);
-    assert_eq!(read_u32(&data, 24), 0x1234_567c);
+    assert_absolute_data(&group, &[], (A64_CODE, A64_DATA), 4, 0x1234_5678);
 }
 
 #[test]

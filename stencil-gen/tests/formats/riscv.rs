@@ -15,10 +15,7 @@ const DATA: u64 = 0x4008_0a48;
 
 /// The listing of `code` at `CODE`, as llvm-objdump decodes it.
 fn listing(code: &[u8]) -> Vec<String> {
-    disassemble(RV, code, CODE)
-        .into_iter()
-        .map(|(_, text)| text)
-        .collect()
+    crate::harness::listing(RV, code, CODE)
 }
 
 /// An immediate as llvm-objdump prints it (`0x12`, `-0x10`, `16`).

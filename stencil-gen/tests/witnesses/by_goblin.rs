@@ -194,16 +194,7 @@ fn mach_o(bytes: &[u8]) -> Result<Report, String> {
                 (name, Referent::SectionOrdinal(ordinal))
             };
             let offset = info.r_address as u64;
-            // An ARM64_RELOC_ADDEND belongs to the relocation that follows
-            // it at the same place; anything else is left unpaired.
-            let addend = match pending_addend.take() {
-                Some((at, addend)) if at == offset => Some(addend),
-                Some((at, addend)) => {
-                    relocations.push(unpaired_addend(section, at, addend));
-                    None
-                }
-                None => None,
-            };
+            let addend = paired_addend(&mut pending_addend, section, offset, &mut relocations);
             relocations.push(Seen {
                 section,
                 offset,
@@ -224,6 +215,25 @@ fn mach_o(bytes: &[u8]) -> Result<Report, String> {
         sections,
         relocations,
     })
+}
+
+/// The addend of the relocation at `offset`: an `ARM64_RELOC_ADDEND`
+/// just before it at the same place belongs to it; one at another place is
+/// left unpaired.
+pub fn paired_addend(
+    pending: &mut Option<(u64, i64)>,
+    section: usize,
+    offset: u64,
+    relocations: &mut Vec<Seen>,
+) -> Option<i64> {
+    match pending.take() {
+        Some((at, addend)) if at == offset => Some(addend),
+        Some((at, addend)) => {
+            relocations.push(unpaired_addend(section, at, addend));
+            None
+        }
+        None => None,
+    }
 }
 
 /// An `ARM64_RELOC_ADDEND` with no relocation after it at its place: kept

@@ -2,7 +2,7 @@
 //! which have no JSON output in LLVM 19): indented `Key: value` lines and
 //! `Name {` / `Name [` blocks, read into a tree, then into a [`Report`].
 
-use super::by_goblin::{sign_extend_24, unpaired_addend};
+use super::by_goblin::{paired_addend, sign_extend_24, unpaired_addend};
 use super::report::{coff_role, mach_o_role, Format, Machine, Referent, Report, Section, Seen};
 
 /// The listing of each file in the tool's output, by file name.
@@ -261,14 +261,7 @@ pub fn mach_o(tree: &Node) -> Result<Report, String> {
                 pending_addend = Some((offset, sign_extend_24(raw)));
                 continue;
             }
-            let addend = match pending_addend.take() {
-                Some((at, addend)) if at == offset => Some(addend),
-                Some((at, addend)) => {
-                    relocations.push(unpaired_addend(section, at, addend));
-                    None
-                }
-                None => None,
-            };
+            let addend = paired_addend(&mut pending_addend, section, offset, &mut relocations);
             relocations.push(Seen {
                 section,
                 offset,
