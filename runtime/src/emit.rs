@@ -17,7 +17,6 @@ pub use layout::{layout, Layout};
 pub use prepared::PreparedTrace;
 
 use crate::stencil::StencilTable;
-use crate::trampoline;
 use emitter::{Emitter, Full};
 
 /// One uop of a trace, with the values its holes are patched with.
@@ -68,11 +67,7 @@ fn check(
     buf_len: usize,
     base: u64,
 ) -> Result<(), EmitError> {
-    let trampolines_end = layout
-        .trampoline_symbols
-        .len()
-        .checked_mul(trampoline::TRAMPOLINE_SIZE)
-        .and_then(|size| size.checked_add(layout.trampoline_offset));
+    let trampolines_end = layout.trampolines_end();
     if layout.op_offsets.len() != ops.len()
         || layout.op_data_offsets.len() != ops.len()
         || layout.arch != Some(table.arch)

@@ -20,7 +20,7 @@
 //! op_offsets[0]      [op 0 code]       each aligned to the table's code_align
 //! op_offsets[1]      [op 1 code]
 //! ...                [op N code]       code_end: continuation of op N
-//! trampoline_offset  [trampolines]     16 bytes per symbol, 16-aligned
+//! trampoline_offset  [trampolines]     one per symbol (see below)
 //! code_len           [padding]         trap instructions
 //! data_offset        [shim data]       aligned to 16 and to every data_align
 //! op_data_offsets[0] [op 0 data]       each aligned to its data_align (>= 8)
@@ -33,13 +33,19 @@
 //! op 0, the last op's is `code_end`), `JumpTarget` the code of
 //! `ops[op.jump_target]`, `Symbol(i)` the caller's `symbols[i]`.
 //!
-//! A trampoline (`ldr x16, #8; br x16; .quad address` on AArch64,
-//! `jmp *0(%rip); .quad address` on x86-64) is reserved for every symbol a
-//! branch-like code hole uses (AArch64 `B`/`BL` imm26, x86-64 rel32); the
-//! hole is redirected to it only when the symbol is out of the branch's
-//! reach. i686 and RISC-V have none: on i686 a rel32 reaches the whole
-//! 32-bit address space (the emitter wraps the distance), and on RISC-V a
-//! symbol out of an `AUIPC` pair's ±2 GiB is an error.
+//! A trampoline is reserved for every symbol a call-like code hole uses;
+//! the hole is redirected to it only when the symbol is out of the
+//! branch's reach. Per instruction set ([`trampoline::form`]):
+//!
+//! | arch    | hole kind         | trampoline                                              | bytes, aligned |
+//! |---------|-------------------|---------------------------------------------------------|----------------|
+//! | x86-64  | `PcRel32`         | `jmp *0(%rip); .quad address; int3; int3`               | 16, 16         |
+//! | AArch64 | `Aarch64Branch26` | `ldr x16, #8; br x16; .quad address`                    | 16, 16         |
+//! | RISC-V  | `Riscv64Call`     | `auipc t1, 0; ld t1, 16(t1); jr t1; nop; .quad address` | 24, 8          |
+//!
+//! i686 has none: a rel32 reaches the whole 32-bit address space (the
+//! emitter wraps the distance). Other holes out of reach, such as RISC-V
+//! `LUI`/`AUIPC` pairs to data, are errors.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;

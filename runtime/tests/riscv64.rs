@@ -1,7 +1,9 @@
 //! RISC-V emission: hand-written RV64GC stencils (encodings from
 //! `llvm-mc-19 --triple=riscv64 -mattr=+c`), emitted into plain buffers on
 //! any host, and run under `qemu-riscv64` with the freestanding harness of
-//! `tests/guest`. Every RISC-V hole kind is patched in code that runs.
+//! `tests/guest`. Every RISC-V hole kind is patched in code that runs, and
+//! calls to a helper out of an `AUIPC` pair's reach run through the
+//! trampoline.
 //!
 //! The trace's code is `int64_t (*)(int64_t)`: the uops keep the value in
 //! `a0` and an accumulator in `a2`, and return to the shim with `ret`. The
@@ -421,7 +423,7 @@ fn pair_offset(bytes: &[u8], at: usize) -> i64 {
 }
 
 #[test]
-fn far_values_are_errors() {
+fn far_data_addresses_are_errors() {
     // Absolute addresses of the trace above 2 GiB do not fit LUI + ADDI.
     let error = guest::emit_at(&TABLE, &arithmetic_trace(5), HIGH_BASE, HIGH_BASE).unwrap_err();
     let EmitError::Patch { site, value, error } = error else {
@@ -432,34 +434,84 @@ fn far_values_are_errors() {
         (Some(2), HoleKind::Riscv64Hi20, HoleValue::Data)
     );
     assert!(matches!(error, PatchError::OutOfRange { .. }), "{error:?}");
+}
 
-    // There are no RISC-V trampolines: a helper out of the call's reach is
-    // an error, not a detour.
+/// `[CALL_HELPER, CALL_HELPER, RETURN]`: nine times the argument, with
+/// no absolute hole, so the trace runs at any address.
+fn nine_times_trace() -> Vec<TraceOp> {
+    vec![op(CALL_HELPER), op(CALL_HELPER), op(RETURN)]
+}
+
+/// Where the call of the `CALL_HELPER` op `i` of `layout` goes.
+fn call_target(bytes: &[u8], layout: &runtime::Layout, i: usize, base: u64) -> u64 {
+    let call = layout.op_offsets[i] as usize + 8;
+    (base + call as u64).wrapping_add(pair_offset(bytes, call) as u64)
+}
+
+#[test]
+fn far_helper_is_called_through_the_trampoline() {
+    let ops = nine_times_trace();
+    let layout = guest::trace_layout(&TABLE, &ops);
+    // One trampoline for the one symbol, 8-aligned after the code.
+    assert_eq!(layout.trampoline_symbols, [0]);
+    let trampoline = layout.trampoline(0).unwrap();
+    assert_eq!(trampoline, layout.trampoline_offset);
+    assert_eq!(trampoline % 8, 0);
+    assert!(trampoline >= layout.code_end && trampoline - layout.code_end < 8);
+    assert_eq!(layout.code_len, trampoline + 24);
+
+    // The helper 64 GiB above the trace, then the trace 64 TiB above the
+    // helper: out of the `AUIPC` pair's ±2 GiB both ways.
+    for (base, helper) in [
+        (LOW_BASE, LOW_BASE + 0x10_0000_0000),
+        (0x4000_0000_0000, LOW_BASE),
+    ] {
+        let bytes = guest::emit_at(&TABLE, &ops, helper, base).unwrap();
+        for i in [0, 1] {
+            assert_eq!(
+                call_target(&bytes, &layout, i, base),
+                base + trampoline as u64,
+                "op {i}, base {base:#x}"
+            );
+        }
+        // auipc t1, 0; ld t1, 16(t1); jr t1; nop; .quad helper
+        assert_eq!(
+            bytes[trampoline..trampoline + 16],
+            *words![0x0000_0317, 0x0103_3303, 0x0003_0067, 0x0000_0013]
+        );
+        assert_eq!(
+            bytes[trampoline + 16..trampoline + 24],
+            helper.to_le_bytes()
+        );
+        assert_eq!(
+            run(&ops, base, helper, &[0, 1, -7, 1 << 40]),
+            [0, 9, -63, 9 << 40],
+            "base {base:#x}, helper {helper:#x}"
+        );
+    }
+}
+
+#[test]
+fn near_helper_is_called_directly() {
+    // Just in reach (the pair's largest positive offset), the call lands on
+    // the helper; the trampoline is there anyway.
     let ops = arithmetic_trace(5);
-    assert!(layout(&TABLE, &ops).unwrap().trampoline_symbols.is_empty());
-    let helper = LOW_BASE + 0x8000_0000;
-    let error = guest::emit_at(&TABLE, &ops, helper, LOW_BASE).unwrap_err();
-    assert!(
-        matches!(
-            error,
-            EmitError::Patch {
-                site: runtime::HoleSite {
-                    op: Some(4),
-                    kind: HoleKind::Riscv64Call,
-                    ..
-                },
-                value: HoleValue::Symbol(0),
-                error: PatchError::OutOfRange { .. },
-            }
-        ),
-        "{error:?}"
-    );
-    // Just in reach, the call lands on the helper.
     let layout = guest::trace_layout(&TABLE, &ops);
     let call = layout.op_offsets[4] as usize + 8;
     let helper = LOW_BASE + call as u64 + 0x7FFF_F7FF;
     let bytes = guest::emit_at(&TABLE, &ops, helper, LOW_BASE).unwrap();
     assert_eq!(pair_offset(&bytes, call), 0x7FFF_F7FF);
+    let trampoline = layout.trampoline(0).unwrap();
+    assert_eq!(
+        bytes[trampoline + 16..trampoline + 24],
+        helper.to_le_bytes()
+    );
+    // One byte further, it goes through the trampoline.
+    let bytes = guest::emit_at(&TABLE, &ops, helper + 1, LOW_BASE).unwrap();
+    assert_eq!(
+        call_target(&bytes, &layout, 4, LOW_BASE),
+        LOW_BASE + trampoline as u64
+    );
 }
 
 #[test]
@@ -492,8 +544,13 @@ fn prepared_trace_emits_the_same_bytes() {
             LOW_BASE,
         ),
     ];
-    for (ops, base) in &traces {
-        let helper = base + 0x100_0000;
+    // The helper near, then far enough for the call to take the
+    // trampoline.
+    for ((ops, base), far) in traces
+        .iter()
+        .flat_map(|trace| [(trace, 0), (trace, 1 << 36)])
+    {
+        let helper = base + 0x100_0000 + far;
         let layout = layout(&TABLE, ops).unwrap();
         let prepared = PreparedTrace::new(&TABLE, ops, &[helper]).unwrap();
         for offset in [0, 0x10, 0x7F0, 0x1000, 0x123_4560] {
@@ -502,7 +559,7 @@ fn prepared_trace_emits_the_same_bytes() {
             emit(&TABLE, ops, &layout, &[helper], &mut expected, base).unwrap();
             let mut buf = vec![0; layout.len];
             prepared.emit(&mut buf, base).unwrap();
-            assert_eq!(buf, expected, "base {base:#x}");
+            assert_eq!(buf, expected, "base {base:#x}, helper {helper:#x}");
         }
     }
     // Moving holes: the absolute pairs of addresses in the trace and the
@@ -519,28 +576,50 @@ fn prepared_trace_emits_the_same_bytes() {
 }
 
 #[test]
-fn padding_traps_and_there_are_no_trampolines() {
+fn padding_traps() {
+    // No helper call: no trampoline.
     let ops = [op(DEC), op(RETURN)];
     let layout = guest::trace_layout(&TABLE, &ops);
+    assert!(layout.trampoline_symbols.is_empty());
+    assert_eq!(layout.code_len, layout.code_end);
     let bytes = guest::emit_at(&TABLE, &ops, 0, HIGH_BASE).unwrap();
     // Zero halfwords are `c.unimp`, the defined illegal instruction.
     assert!(layout.data_offset > layout.code_end);
     assert!(bytes[layout.code_end..layout.data_offset]
         .iter()
         .all(|&byte| byte == 0));
-    let mut slot = [0xA5; runtime::trampoline::TRAMPOLINE_SIZE];
-    for arch in [Arch::Riscv64, Arch::I686] {
-        assert!(!runtime::trampoline::write(arch, &mut slot, 0x1234));
-        assert_eq!(slot, [0xA5; 16], "{arch:?}");
-        for kind in [
-            HoleKind::Riscv64Call,
-            HoleKind::Riscv64Jal,
-            HoleKind::PcRel32,
-        ] {
-            assert!(
-                !runtime::trampoline::serves(arch, kind),
-                "{arch:?} {kind:?}"
-            );
-        }
+    // With a trampoline, before and after it too.
+    let ops = nine_times_trace();
+    let layout = guest::trace_layout(&TABLE, &ops);
+    let bytes = guest::emit_at(&TABLE, &ops, 0, HIGH_BASE).unwrap();
+    assert!(bytes[layout.code_end..layout.trampoline_offset]
+        .iter()
+        .chain(&bytes[layout.code_len..layout.data_offset])
+        .all(|&byte| byte == 0));
+}
+
+#[test]
+fn only_calls_are_served_and_i686_has_no_trampolines() {
+    for kind in [
+        HoleKind::Riscv64Jal,
+        HoleKind::Riscv64Branch,
+        HoleKind::Riscv64PcRelHi20,
+        HoleKind::PcRel32,
+    ] {
+        assert!(
+            !runtime::trampoline::serves(Arch::Riscv64, kind),
+            "{kind:?}"
+        );
+    }
+    assert!(runtime::trampoline::serves(
+        Arch::Riscv64,
+        HoleKind::Riscv64Call
+    ));
+    assert_eq!(runtime::trampoline::form(Arch::I686), None);
+    let mut slot = [0xA5; 16];
+    assert!(!runtime::trampoline::write(Arch::I686, &mut slot, 0x1234));
+    assert_eq!(slot, [0xA5; 16]);
+    for kind in [HoleKind::PcRel32, HoleKind::Riscv64Call] {
+        assert!(!runtime::trampoline::serves(Arch::I686, kind), "{kind:?}");
     }
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use runtime::patch::width;
-use runtime::{patch, HoleKind, PatchError};
+use runtime::{patch, trampoline, Arch, HoleKind, PatchError};
 
 /// A hole address far from zero, so that both directions of every range
 /// can be reached.
@@ -601,4 +601,32 @@ fn widths_and_bounds() {
     // The last positions that fit.
     patch(HoleKind::Riscv64Call, &mut buf, 0, P, P).unwrap();
     patch(HoleKind::Riscv64CJump, &mut buf, 6, P, P).unwrap();
+}
+
+#[test]
+fn trampoline_matches_llvm_mc() {
+    let address: u64 = 0x0123_4567_89AB_CDEF;
+    let [instructions] = &assemble(&[(false, "auipc t1, 0\nld t1, 16(t1)\njr t1\nnop")])[..] else {
+        panic!("one source, one encoding");
+    };
+    let mut expected = instructions.clone();
+    expected.extend_from_slice(&address.to_le_bytes());
+    assert_eq!(expected.len(), 24);
+
+    let form = trampoline::form(Arch::Riscv64).unwrap();
+    assert_eq!(trampoline::size(Arch::Riscv64), Some(24));
+    // `ld` reads the address 16 bytes after the `auipc`, 8-aligned as the
+    // trampolines start 8-aligned.
+    assert_eq!((form.address_at, form.align), (16, 8));
+    assert_eq!(form.serves, [HoleKind::Riscv64Call]);
+    let mut slot = [0xA5; 24];
+    assert!(trampoline::write(Arch::Riscv64, &mut slot, address));
+    assert_eq!(slot.as_slice(), expected.as_slice());
+
+    // A slot of another size is left alone.
+    for len in [16, 23, 25] {
+        let mut slot = vec![0xA5; len];
+        assert!(!trampoline::write(Arch::Riscv64, &mut slot, address));
+        assert!(slot.iter().all(|&byte| byte == 0xA5), "{len} bytes");
+    }
 }

@@ -7,7 +7,7 @@ use crate::error::{EmitError, HoleSite, Section};
 use crate::hole::{Arch, Hole, HoleKind, HoleValue};
 use crate::patch::{self, PatchError};
 use crate::stencil::{Stencil, StencilTable};
-use crate::trampoline::{self, TRAMPOLINE_SIZE};
+use crate::trampoline;
 
 /// A hole whose bytes depend on the base address of the trace, with where
 /// its stencil is.
@@ -159,9 +159,7 @@ impl<'a> Emitter<'a> {
             data_cursor = slot.data_offset + slot.stencil.data.len();
         }
         fill(code, code_cursor, layout.trampoline_offset, padding)?;
-        self.emit_trampolines(code)?;
-        let trampolines_end =
-            layout.trampoline_offset + layout.trampoline_symbols.len() * TRAMPOLINE_SIZE;
+        let trampolines_end = self.emit_trampolines(code)?;
         let code_len = code.len();
         fill(code, trampolines_end, code_len, padding)?;
         let data_len = data.len();
@@ -259,23 +257,27 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    fn emit_trampolines(&self, code: &mut [u8]) -> Result<(), EmitError> {
+    /// Writes the trampolines and returns where they end.
+    fn emit_trampolines(&self, code: &mut [u8]) -> Result<usize, EmitError> {
         let mut offset = self.layout.trampoline_offset;
+        if self.layout.trampoline_symbols.is_empty() {
+            return Ok(offset);
+        }
+        let size = trampoline::size(self.table.arch).ok_or(EmitError::LayoutMismatch)?;
         for &symbol in &self.layout.trampoline_symbols {
             let address = *self
                 .symbols
                 .get(usize::from(symbol))
                 .ok_or_else(|| self.missing_symbol(symbol, None))?;
             let slot = code
-                .get_mut(offset..offset + TRAMPOLINE_SIZE)
-                .and_then(|slot| <&mut [u8; TRAMPOLINE_SIZE]>::try_from(slot).ok())
+                .get_mut(offset..offset + size)
                 .ok_or(EmitError::LayoutMismatch)?;
             if !trampoline::write(self.table.arch, slot, address) {
                 return Err(EmitError::LayoutMismatch);
             }
-            offset += TRAMPOLINE_SIZE;
+            offset += size;
         }
-        Ok(())
+        Ok(offset)
     }
 
     /// Copies one stencil and patches its data holes, then its code holes

@@ -7,7 +7,7 @@ use super::TraceOp;
 use crate::error::{EmitError, Section};
 use crate::hole::{Arch, HoleValue};
 use crate::stencil::{Stencil, StencilTable};
-use crate::trampoline::{self, TRAMPOLINE_SIZE};
+use crate::trampoline;
 
 /// Alignment of the start of the data: GOT slots and constants never share
 /// a 16-byte line with code.
@@ -31,7 +31,8 @@ pub struct Layout {
     /// End of the last op's code (the end of the shim's code if there are no
     /// ops): the continuation of the last op.
     pub code_end: usize,
-    /// Offset of the first trampoline; trampolines are 16 bytes each.
+    /// Offset of the first trampoline, aligned as the instruction set's
+    /// trampolines require; they follow each other, one per symbol.
     pub trampoline_offset: usize,
     /// The symbol each trampoline jumps to, ascending.
     pub trampoline_symbols: Vec<u16>,
@@ -128,13 +129,17 @@ impl Layout {
         self.trampoline_symbols.dedup();
 
         self.code_end = offset;
-        if self.trampoline_symbols.is_empty() {
-            self.trampoline_offset = offset;
-            self.code_len = offset;
-        } else {
-            self.trampoline_offset = align_up(offset, TRAMPOLINE_SIZE)?;
-            let trampolines = self.trampoline_symbols.len() * TRAMPOLINE_SIZE;
-            self.code_len = add(self.trampoline_offset, trampolines)?;
+        match trampoline::form(table.arch) {
+            Some(form) if !self.trampoline_symbols.is_empty() => {
+                self.trampoline_offset = align_up(offset, form.align)?;
+                let trampolines = self.trampoline_symbols.len() * form.size();
+                self.code_len = add(self.trampoline_offset, trampolines)?;
+            }
+            // No symbol is reserved without a trampoline form.
+            _ => {
+                self.trampoline_offset = offset;
+                self.code_len = offset;
+            }
         }
 
         self.data_offset = align_up(self.code_len, align)?;
@@ -167,7 +172,22 @@ impl Layout {
     /// Offset of the trampoline that jumps to `symbol`, if one is reserved.
     pub fn trampoline(&self, symbol: u16) -> Option<usize> {
         let index = self.trampoline_symbols.binary_search(&symbol).ok()?;
-        Some(self.trampoline_offset + index * TRAMPOLINE_SIZE)
+        let size = trampoline::size(self.arch?)?;
+        Some(self.trampoline_offset + index * size)
+    }
+
+    /// End of the trampolines: `trampoline_offset` if there are none, and
+    /// `None` if the layout reserves trampolines its instruction set does
+    /// not have, or their end overflows.
+    pub fn trampolines_end(&self) -> Option<usize> {
+        if self.trampoline_symbols.is_empty() {
+            return Some(self.trampoline_offset);
+        }
+        let size = trampoline::size(self.arch?)?;
+        self.trampoline_symbols
+            .len()
+            .checked_mul(size)?
+            .checked_add(self.trampoline_offset)
     }
 }
 

@@ -73,15 +73,12 @@ impl Guest {
         }
     }
 
-    /// Where the trace is mapped. On aarch64, far (> 4 GiB) from the
-    /// harness's helpers, so calls to them go through trampolines. RISC-V
-    /// has no trampolines (a call is an `auipc`+`jalr` pair reaching
-    /// ±2 GiB), so there the trace is mapped within reach of the helpers,
-    /// 1 GiB above them, as a JIT on riscv64 must.
+    /// Where the trace is mapped. On aarch64 and riscv64, far (> 4 GiB)
+    /// from the harness's helpers, so calls to them go through trampolines
+    /// (a `bl` reaches ±128 MiB, an `auipc`+`jalr` pair ±2 GiB).
     pub fn code_base(self) -> u64 {
         match self {
-            Guest::Aarch64 => 0x4000_0000_0000,
-            Guest::Riscv64 => 0x4000_0000,
+            Guest::Aarch64 | Guest::Riscv64 => 0x4000_0000_0000,
             Guest::I386 => 0x6000_0000,
         }
     }
