@@ -4,20 +4,15 @@
 //! copies the stencils into a buffer that will live at a given base address
 //! and patches their holes. Emission allocates nothing, so a [`Layout`] can
 //! be computed once and the trace emitted many times, at any base.
-//! [`PreparedTrace`] goes further for a trace emitted repeatedly: it keeps
-//! the bytes that do not depend on the base address and re-patches only the
-//! holes that do.
 
 mod emitter;
 mod layout;
-mod prepared;
 
 pub use crate::error::{EmitError, HoleSite, Section};
 pub use layout::{layout, Layout};
-pub use prepared::PreparedTrace;
 
 use crate::stencil::StencilTable;
-use emitter::{Emitter, Full};
+use emitter::Emitter;
 
 /// One uop of a trace, with the values its holes are patched with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +51,7 @@ pub fn emit(
         base,
     };
     let (code, data) = buf[..layout.len].split_at_mut(layout.data_offset);
-    emitter.emit_all(code, data, &mut Full)
+    emitter.emit_all(code, data)
 }
 
 /// Checks what `emit` is given against the layout.

@@ -6,8 +6,6 @@
 //!   relaxation of x86-64 GOT loads.
 //! * [`mod@emit`]: trace layout and emission into any `&mut [u8]` at any base
 //!   address, for any target: pure, no OS, no allocation while emitting.
-//!   [`PreparedTrace`] keeps a trace's fixed bytes for emitting it again at
-//!   other addresses, re-patching only the holes that move.
 //! * [`exec`] (feature `std`, Unix and Windows): executable memory, never
 //!   writable and executable at once.
 //!
@@ -60,7 +58,7 @@ pub mod patch;
 pub mod stencil;
 pub mod trampoline;
 
-pub use emit::{emit, layout, EmitError, HoleSite, Layout, PreparedTrace, Section, TraceOp};
+pub use emit::{emit, layout, EmitError, HoleSite, Layout, Section, TraceOp};
 #[cfg(all(feature = "std", any(unix, windows)))]
 pub use exec::{ExecError, ExecutableTrace};
 pub use hole::{Arch, Hole, HoleKind, HoleValue};

@@ -13,7 +13,7 @@ mod relax;
 mod riscv;
 
 pub use relax::relax_x86_64_got_load;
-pub(crate) use relax::{got_load_form, relaxes_to_immediate, rewrite_got_load};
+pub(crate) use relax::{got_load_form, rewrite_got_load};
 
 /// Why a hole could not be patched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -342,31 +342,3 @@ fn conditional_branches_run() {
         [5, 7, 0, i64::MAX]
     );
 }
-
-#[test]
-fn prepared_trace_emits_the_same_bytes() {
-    let traces = [arithmetic_trace(), sum_trace()];
-    for ops in &traces {
-        for helper in [0x10_0000, 0x7F00_0000_0000] {
-            let prepared = runtime::PreparedTrace::new(&TABLE, ops, &[helper]).unwrap();
-            for base in [
-                0x10000,
-                0x10_0010,
-                0x10_0FF0,
-                0x7F00_0000_0000,
-                0x7F00_1234_5670,
-            ] {
-                let layout = layout(&TABLE, ops).unwrap();
-                let expected = emit_at(ops, &[helper], base);
-                let mut buf = vec![0; layout.len];
-                prepared.emit(&mut buf, base).unwrap();
-                assert_eq!(buf, expected, "base {base:#x}, helper {helper:#x}");
-            }
-        }
-    }
-    // The arithmetic trace: the call to the helper always moves; the page and
-    // page offset holes of the two data accesses only off page boundaries.
-    let prepared = runtime::PreparedTrace::new(&TABLE, &arithmetic_trace(), &[0x10_0000]).unwrap();
-    assert_eq!(prepared.moving_holes(true), 1);
-    assert_eq!(prepared.moving_holes(false), 5);
-}

@@ -13,8 +13,8 @@ mod table;
 
 use guest::Guest;
 use runtime::{
-    emit, layout, Arch, EmitError, HoleKind, HoleValue, PatchError, PreparedTrace, Stencil,
-    StencilTable, TraceOp, UopInfo,
+    emit, layout, Arch, EmitError, HoleKind, HoleValue, PatchError, Stencil, StencilTable, TraceOp,
+    UopInfo,
 };
 use table::{code_only, hole, info, jump, op};
 
@@ -212,23 +212,4 @@ fn a_trace_past_four_gib_is_an_error() {
     let base = (0x1_0000_0000 - layout.len as u64) & !(layout.align as u64 - 1);
     let mut buf = vec![0; layout.len];
     emit(&TABLE, &ops, &layout, &[BASE], &mut buf, base).unwrap();
-}
-
-#[test]
-fn prepared_trace_emits_the_same_bytes() {
-    let ops = arithmetic_trace(5);
-    let layout = layout(&TABLE, &ops).unwrap();
-    for helper in [BASE, 0xF000_0000] {
-        let prepared = PreparedTrace::new(&TABLE, &ops, &[helper]).unwrap();
-        // The absolute addresses of data and the call move; the jump to
-        // the continuation and the oparg stay.
-        assert_eq!(prepared.moving_holes(true), 4);
-        for base in [0x10, 0x1000, 0x7FFF_FFF0, 0xC000_0000] {
-            let mut expected = vec![0; layout.len];
-            emit(&TABLE, &ops, &layout, &[helper], &mut expected, base).unwrap();
-            let mut buf = vec![0; layout.len];
-            prepared.emit(&mut buf, base).unwrap();
-            assert_eq!(buf, expected, "base {base:#x}, helper {helper:#x}");
-        }
-    }
 }

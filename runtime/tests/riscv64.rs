@@ -16,8 +16,7 @@ mod table;
 
 use guest::Guest;
 use runtime::{
-    emit, layout, Arch, EmitError, Hole, HoleKind, HoleValue, PatchError, PreparedTrace, Stencil,
-    StencilTable, TraceOp, UopInfo,
+    Arch, EmitError, Hole, HoleKind, HoleValue, PatchError, Stencil, StencilTable, TraceOp, UopInfo,
 };
 use table::{code_only, hole, info, jump, op, words};
 
@@ -528,51 +527,6 @@ fn pc_relative_pairs_meet_at_the_auipc_target() {
         bytes[constant as usize..constant as usize + 8],
         7u64.to_le_bytes()
     );
-}
-
-#[test]
-fn prepared_trace_emits_the_same_bytes() {
-    let traces = [
-        (arithmetic_trace(0x1234_5FFF), LOW_BASE),
-        (sum_trace(COMPRESSED_BRANCH_IF_NONZERO), HIGH_BASE),
-        (
-            vec![
-                op(DOUBLE_THROUGH_ABSOLUTE_STORE),
-                op(DOUBLE_THROUGH_RELATIVE_STORE),
-                op(RETURN),
-            ],
-            LOW_BASE,
-        ),
-    ];
-    // The helper near, then far enough for the call to take the
-    // trampoline.
-    for ((ops, base), far) in traces
-        .iter()
-        .flat_map(|trace| [(trace, 0), (trace, 1 << 36)])
-    {
-        let helper = base + 0x100_0000 + far;
-        let layout = layout(&TABLE, ops).unwrap();
-        let prepared = PreparedTrace::new(&TABLE, ops, &[helper]).unwrap();
-        for offset in [0, 0x10, 0x7F0, 0x1000, 0x123_4560] {
-            let base = base + offset;
-            let mut expected = vec![0; layout.len];
-            emit(&TABLE, ops, &layout, &[helper], &mut expected, base).unwrap();
-            let mut buf = vec![0; layout.len];
-            prepared.emit(&mut buf, base).unwrap();
-            assert_eq!(buf, expected, "base {base:#x}, helper {helper:#x}");
-        }
-    }
-    // Moving holes: the absolute pairs of addresses in the trace and the
-    // call to the helper. Pc-relative pairs inside the trace, branches,
-    // jumps and absolute pairs of numbers stay.
-    let moving = |ops: &[TraceOp]| {
-        let prepared = PreparedTrace::new(&TABLE, ops, &[LOW_BASE]).unwrap();
-        assert_eq!(prepared.moving_holes(false), prepared.moving_holes(true));
-        prepared.moving_holes(false)
-    };
-    assert_eq!(moving(&traces[0].0), 3);
-    assert_eq!(moving(&traces[1].0), 0);
-    assert_eq!(moving(&traces[2].0), 5);
 }
 
 #[test]

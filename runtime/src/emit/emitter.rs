@@ -9,107 +9,13 @@ use crate::patch::{self, PatchError};
 use crate::stencil::{Stencil, StencilTable};
 use crate::trampoline;
 
-/// A hole whose bytes depend on the base address of the trace, with where
-/// its stencil is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct MovingHole {
-    pub hole: &'static Hole,
-    pub section: Section,
-    /// Index of the op; `None` for the shim.
-    pub op: Option<u32>,
-    /// Offset of the stencil's code in the trace.
-    pub code_offset: u32,
-    /// Offset of the stencil's data from the start of the data.
-    pub data_offset: u32,
-    /// Offset of the stencil's continuation in the trace.
-    pub continuation: u32,
-    /// The bytes are right for any page-aligned base and only move with
-    /// the base's offset within its 4 KiB page (AArch64 page and page
-    /// offset holes of addresses in the trace).
-    pub page_relative: bool,
-}
-
-/// How the bytes of a hole change with the base address of the trace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Motion {
-    Fixed,
-    PageRelative,
-    Moving,
-}
-
-fn motion(kind: HoleKind, value: HoleValue) -> Motion {
-    let in_trace = matches!(
-        value,
-        HoleValue::Code | HoleValue::Data | HoleValue::Continue | HoleValue::JumpTarget
-    );
-    let moves_if = |moving: bool| {
-        if moving {
-            Motion::Moving
-        } else {
-            Motion::Fixed
-        }
-    };
-    match kind {
-        // An absolute field moves if the value is an address in the trace.
-        HoleKind::Abs64
-        | HoleKind::Abs32
-        | HoleKind::Abs32Signed
-        | HoleKind::Aarch64MovWide { .. }
-        | HoleKind::Riscv64Hi20
-        | HoleKind::Riscv64Lo12I
-        | HoleKind::Riscv64Lo12S => moves_if(in_trace),
-        // A relative field is fixed if both ends are in the trace. A symbol
-        // may also be reached through a trampoline depending on the base.
-        HoleKind::PcRel32
-        | HoleKind::X86_64GotLoadUnrelaxed
-        | HoleKind::PcRel64
-        | HoleKind::Aarch64Branch26
-        | HoleKind::Aarch64Branch19
-        | HoleKind::Aarch64Branch14
-        | HoleKind::Aarch64Adr21
-        | HoleKind::Riscv64PcRelHi20
-        | HoleKind::Riscv64PcRelLo12I
-        | HoleKind::Riscv64PcRelLo12S
-        | HoleKind::Riscv64Call
-        | HoleKind::Riscv64Branch
-        | HoleKind::Riscv64Jal
-        | HoleKind::Riscv64CBranch
-        | HoleKind::Riscv64CJump => moves_if(!in_trace),
-        HoleKind::Aarch64AdrpPage21 | HoleKind::Aarch64PageOffset12 { .. } if in_trace => {
-            Motion::PageRelative
-        }
-        // The page offset of a value out of the trace is fixed.
-        HoleKind::Aarch64PageOffset12 { .. } => Motion::Fixed,
-        // A relaxed GOT load's bytes depend on the slot's content and, for
-        // `lea` and direct calls, on the distance to it.
-        HoleKind::Aarch64AdrpPage21 | HoleKind::X86_64GotLoad | HoleKind::X86_64GotLoadNoRex => {
-            Motion::Moving
-        }
-    }
-}
-
 /// Whether holes of `kind` are GOT loads the patcher may relax.
 fn relaxable(kind: HoleKind) -> bool {
     matches!(kind, HoleKind::X86_64GotLoad | HoleKind::X86_64GotLoadNoRex)
 }
 
-/// What an emission does with holes that move with the base address.
-pub(super) trait Pass {
-    /// Whether such holes are left unpatched, and reported to `moving`.
-    const FIXED_ONLY: bool;
-    fn moving(&mut self, hole: MovingHole);
-}
-
-/// Emission of the whole trace at its base.
-pub(super) struct Full;
-
-impl Pass for Full {
-    const FIXED_ONLY: bool = false;
-    fn moving(&mut self, _hole: MovingHole) {}
-}
-
 /// Addresses a stencil's holes resolve against.
-pub(super) struct Place<'o> {
+struct Place<'o> {
     op: Option<(usize, &'o TraceOp)>,
     code: u64,
     data: u64,
@@ -117,13 +23,13 @@ pub(super) struct Place<'o> {
 }
 
 /// Where one stencil of the trace goes.
-pub(super) struct Slot<'a> {
-    pub stencil: &'a Stencil,
-    pub place: Place<'a>,
+struct Slot<'a> {
+    stencil: &'a Stencil,
+    place: Place<'a>,
     /// Offset of the stencil's code in the trace.
-    pub code_offset: usize,
+    code_offset: usize,
     /// Offset of the stencil's data from the start of the data.
-    pub data_offset: usize,
+    data_offset: usize,
 }
 
 pub(super) struct Emitter<'a> {
@@ -138,23 +44,18 @@ impl<'a> Emitter<'a> {
     /// Emits everything. `code` is the trace up to the data, `data` the
     /// rest.
     #[inline(always)]
-    pub fn emit_all<P: Pass>(
-        &self,
-        code: &mut [u8],
-        data: &mut [u8],
-        pass: &mut P,
-    ) -> Result<(), EmitError> {
+    pub fn emit_all(&self, code: &mut [u8], data: &mut [u8]) -> Result<(), EmitError> {
         let layout = self.layout;
         let padding = code_padding(self.table.arch);
         let shim = self.slot(None)?;
-        self.emit_stencil(&shim, code, data, pass)?;
+        self.emit_stencil(&shim, code, data)?;
         let mut code_cursor = shim.stencil.code.len();
         let mut data_cursor = shim.stencil.data.len();
         for i in 0..self.ops.len() {
             let slot = self.slot(Some(i))?;
             fill(code, code_cursor, slot.code_offset, padding)?;
             fill(data, data_cursor, slot.data_offset, 0)?;
-            self.emit_stencil(&slot, code, data, pass)?;
+            self.emit_stencil(&slot, code, data)?;
             code_cursor = slot.code_offset + slot.stencil.code.len();
             data_cursor = slot.data_offset + slot.stencil.data.len();
         }
@@ -168,7 +69,7 @@ impl<'a> Emitter<'a> {
 
     /// The stencil of op `op` (the shim for `None`) and its addresses.
     #[inline(always)]
-    pub fn slot(&self, op: Option<usize>) -> Result<Slot<'a>, EmitError> {
+    fn slot(&self, op: Option<usize>) -> Result<Slot<'a>, EmitError> {
         let layout = self.layout;
         let data_start = self.base.wrapping_add(layout.data_offset as u64);
         let Some(i) = op else {
@@ -217,46 +118,6 @@ impl<'a> Emitter<'a> {
         })
     }
 
-    /// Re-patches a hole that moves with the base. `code` is the trace up
-    /// to the data, `data` the rest; the stencil's bytes are those of the
-    /// fixed pass.
-    #[inline(always)]
-    pub fn patch_moving(
-        &self,
-        moving: &MovingHole,
-        code: &mut [u8],
-        data: &mut [u8],
-    ) -> Result<(), EmitError> {
-        let op = match moving.op {
-            Some(i) => Some((
-                i as usize,
-                self.ops.get(i as usize).ok_or(EmitError::LayoutMismatch)?,
-            )),
-            None => None,
-        };
-        let stencil = match op {
-            Some((i, op)) => uop_stencil(self.table, i, op)?,
-            None => &self.table.shim,
-        };
-        let data_start = self.base.wrapping_add(self.layout.data_offset as u64);
-        let slot = Slot {
-            stencil,
-            place: Place {
-                op,
-                code: self.base.wrapping_add(u64::from(moving.code_offset)),
-                data: data_start.wrapping_add(u64::from(moving.data_offset)),
-                continuation: self.base.wrapping_add(u64::from(moving.continuation)),
-            },
-            code_offset: moving.code_offset as usize,
-            data_offset: moving.data_offset as usize,
-        };
-        let (code, data) = stencil_bytes(&slot, code, data)?;
-        match moving.section {
-            Section::Data => self.patch_data_hole(moving.hole, &slot.place, data),
-            Section::Code => self.patch_code_hole(moving.hole, &slot.place, code, data),
-        }
-    }
-
     /// Writes the trampolines and returns where they end.
     fn emit_trampolines(&self, code: &mut [u8]) -> Result<usize, EmitError> {
         let mut offset = self.layout.trampoline_offset;
@@ -283,63 +144,27 @@ impl<'a> Emitter<'a> {
     /// Copies one stencil and patches its data holes, then its code holes
     /// (a GOT load's relaxation reads the slot the data holes filled).
     #[inline(always)]
-    fn emit_stencil<P: Pass>(
+    fn emit_stencil(
         &self,
         slot: &Slot<'_>,
         code: &mut [u8],
         data: &mut [u8],
-        pass: &mut P,
     ) -> Result<(), EmitError> {
         let (stencil, place) = (slot.stencil, &slot.place);
         let (code, data) = stencil_bytes(slot, code, data)?;
-        let moving = |hole: &'static Hole, section, motion| MovingHole {
-            hole,
-            section,
-            op: place.op.map(|(i, _)| i as u32),
-            code_offset: slot.code_offset as u32,
-            data_offset: slot.data_offset as u32,
-            continuation: place.continuation.wrapping_sub(self.base) as u32,
-            page_relative: motion == Motion::PageRelative,
-        };
-        let data_holes: &'static [Hole] = stencil.data_holes;
-        let code_holes: &'static [Hole] = stencil.code_holes;
         bytes::copy(data, stencil.data);
-        for hole in data_holes {
-            if P::FIXED_ONLY {
-                let motion = motion(hole.kind, hole.value);
-                if motion != Motion::Fixed {
-                    pass.moving(moving(hole, Section::Data, motion));
-                }
-                if motion == Motion::Moving {
-                    continue;
-                }
-            }
+        for hole in stencil.data_holes {
             self.patch_data_hole(hole, place, data)?;
         }
-
         bytes::copy(code, stencil.code);
-        for hole in code_holes {
-            if P::FIXED_ONLY {
-                let relaxable = relaxable(hole.kind);
-                let motion = if relaxable {
-                    self.fixed_got_load(stencil, hole, place, code, data)?
-                } else {
-                    motion(hole.kind, hole.value)
-                };
-                if motion != Motion::Fixed {
-                    pass.moving(moving(hole, Section::Code, motion));
-                }
-                if motion == Motion::Moving || relaxable {
-                    continue;
-                }
-            }
+        for hole in stencil.code_holes {
             self.patch_code_hole(hole, place, code, data)?;
         }
         Ok(())
     }
 
     #[inline(always)]
-    pub fn patch_data_hole(
+    fn patch_data_hole(
         &self,
         hole: &Hole,
         place: &Place<'_>,
@@ -356,7 +181,7 @@ impl<'a> Emitter<'a> {
     }
 
     #[inline(always)]
-    pub fn patch_code_hole(
+    fn patch_code_hole(
         &self,
         hole: &Hole,
         place: &Place<'_>,
@@ -414,39 +239,6 @@ impl<'a> Emitter<'a> {
                 site: self.site(place, Section::Code, hole),
                 slot,
             })
-    }
-
-    /// Relaxes a GOT load now if its result cannot depend on the base: a
-    /// `mov` from a slot whose content is fixed, to an immediate move.
-    fn fixed_got_load(
-        &self,
-        stencil: &Stencil,
-        hole: &Hole,
-        place: &Place<'_>,
-        code: &mut [u8],
-        data: &[u8],
-    ) -> Result<Motion, EmitError> {
-        let at = hole.offset as usize;
-        let Some(form) = patch::got_load_form(hole.kind, code, at) else {
-            return Ok(Motion::Moving);
-        };
-        let target = self.target(hole, place, Section::Code)?;
-        let slot_value = self.got_slot(hole, place, data, target)?;
-        // Checked by `got_slot`: the slot is in the data.
-        let slot_offset = target.wrapping_add(4).wrapping_sub(place.data) as usize;
-        let slot_is_fixed = stencil.data_holes.iter().all(|data_hole| {
-            let start = data_hole.offset as usize;
-            let end = start + patch::width(data_hole.kind);
-            end <= slot_offset
-                || start >= slot_offset + 8
-                || motion(data_hole.kind, data_hole.value) == Motion::Fixed
-        });
-        if !(slot_is_fixed && patch::relaxes_to_immediate(form, slot_value)) {
-            return Ok(Motion::Moving);
-        }
-        let location = place.code.wrapping_add(u64::from(hole.offset));
-        patch::rewrite_got_load(code, at, form, location, slot_value);
-        Ok(Motion::Fixed)
     }
 
     /// On i686 addresses are 32 bits and a rel32 reaches every one of them
@@ -568,7 +360,7 @@ impl<'a> Emitter<'a> {
 
 /// The stencil's code and data bytes within the trace's code and data.
 #[inline(always)]
-pub(super) fn stencil_bytes<'b>(
+fn stencil_bytes<'b>(
     slot: &Slot<'_>,
     code: &'b mut [u8],
     data: &'b mut [u8],

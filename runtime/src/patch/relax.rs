@@ -73,19 +73,6 @@ pub(crate) fn got_load_form(kind: HoleKind, buf: &[u8], at: usize) -> Option<Got
     }
 }
 
-/// Whether `form` for a slot holding `slot_value` becomes an immediate
-/// move, whose bytes do not depend on where the instruction is.
-#[inline]
-pub(crate) fn relaxes_to_immediate(form: GotLoadForm, slot_value: u64) -> bool {
-    match form {
-        GotLoadForm::Mov64 { .. } => {
-            i32::try_from(slot_value as i64).is_ok() || u32::try_from(slot_value).is_ok()
-        }
-        GotLoadForm::Mov32 { .. } => true,
-        GotLoadForm::Call | GotLoadForm::Jmp => false,
-    }
-}
-
 /// Rewrites a recognised GOT load for a slot holding `slot_value`; false
 /// (and `buf` untouched) if no direct form reaches the value.
 #[inline(always)]
