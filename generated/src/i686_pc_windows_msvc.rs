@@ -1017,7 +1017,7 @@ static UOP_JUMP_CODE: [u8; 21] = [
     0xe9, 0x00, 0x00, 0x00, 0x00,
 ];
 static UOP_JUMP_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 17, kind: HoleKind::PcRel32, value: HoleValue::JumpTarget, addend: -4 },
+    Hole { offset: 17, kind: HoleKind::X86Branch32, value: HoleValue::JumpTarget, addend: -4 },
 ];
 
 // ---- uop 1: branch_if_zero ----
@@ -1048,8 +1048,8 @@ static UOP_BRANCH_IF_ZERO_CODE: [u8; 48] = [
     0x00, 0x00, 0x89, 0x4c, 0x24, 0x0c, 0x89, 0x44, 0x24, 0x08, 0x5e, 0xe9, 0x00, 0x00, 0x00, 0x00,
 ];
 static UOP_BRANCH_IF_ZERO_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 30, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
-    Hole { offset: 44, kind: HoleKind::PcRel32, value: HoleValue::JumpTarget, addend: -4 },
+    Hole { offset: 30, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 44, kind: HoleKind::X86Branch32, value: HoleValue::JumpTarget, addend: -4 },
 ];
 
 // ---- uop 2: branch_if_nonzero ----
@@ -1078,7 +1078,7 @@ static UOP_BRANCH_IF_NONZERO_CODE: [u8; 43] = [
     0x00, 0x00, 0x89, 0x4c, 0x24, 0x0c, 0x89, 0x44, 0x24, 0x08, 0x5e,
 ];
 static UOP_BRANCH_IF_NONZERO_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 30, kind: HoleKind::PcRel32, value: HoleValue::JumpTarget, addend: -4 },
+    Hole { offset: 30, kind: HoleKind::X86Branch32, value: HoleValue::JumpTarget, addend: -4 },
 ];
 
 // ---- uop 3: branch_if_lt ----
@@ -1110,7 +1110,7 @@ static UOP_BRANCH_IF_LT_CODE: [u8; 49] = [
     0x5e,
 ];
 static UOP_BRANCH_IF_LT_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 36, kind: HoleKind::PcRel32, value: HoleValue::JumpTarget, addend: -4 },
+    Hole { offset: 36, kind: HoleKind::X86Branch32, value: HoleValue::JumpTarget, addend: -4 },
 ];
 
 // ---- uop 4: return ----
@@ -1348,7 +1348,7 @@ static UOP_F64_TO_I64_CODE: [u8; 133] = [
 static UOP_F64_TO_I64_CODE_HOLES: [Hole; 4] = [
     Hole { offset: 25, kind: HoleKind::Abs32, value: HoleValue::Data, addend: 0 },
     Hole { offset: 35, kind: HoleKind::Abs32, value: HoleValue::Data, addend: 8 },
-    Hole { offset: 113, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 113, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 121, kind: HoleKind::Abs32, value: HoleValue::Data, addend: 16 },
 ];
 static UOP_F64_TO_I64_DATA: [u8; 20] = [
@@ -1385,7 +1385,7 @@ static UOP_SQRT_F64_CODE: [u8; 44] = [
     0x7c, 0x24, 0x18, 0x89, 0x74, 0x24, 0x14, 0x83, 0xc4, 0x08, 0x5e, 0x5f,
 ];
 static UOP_SQRT_F64_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 24, kind: HoleKind::PcRel32, value: HoleValue::Symbol(3), addend: -4 }, // vm_sqrt
+    Hole { offset: 24, kind: HoleKind::X86Branch32, value: HoleValue::Symbol(3), addend: -4 }, // vm_sqrt
 ];
 
 // ---- uop 14: add_i64 ----
@@ -1669,7 +1669,7 @@ static UOP_DIV_I64_CODE: [u8; 125] = [
 ];
 static UOP_DIV_I64_CODE_HOLES: [Hole; 2] = [
     Hole { offset: 70, kind: HoleKind::Abs32, value: HoleValue::Data, addend: 0 },
-    Hole { offset: 100, kind: HoleKind::PcRel32, value: HoleValue::Symbol(0), addend: -4 }, // _alldiv
+    Hole { offset: 100, kind: HoleKind::X86Branch32, value: HoleValue::Symbol(0), addend: -4 }, // _alldiv
 ];
 static UOP_DIV_I64_DATA: [u8; 4] = [
     0x00, 0x00, 0x00, 0x00,
@@ -1749,7 +1749,7 @@ static UOP_REM_I64_CODE: [u8; 125] = [
 ];
 static UOP_REM_I64_CODE_HOLES: [Hole; 2] = [
     Hole { offset: 70, kind: HoleKind::Abs32, value: HoleValue::Data, addend: 0 },
-    Hole { offset: 100, kind: HoleKind::PcRel32, value: HoleValue::Symbol(1), addend: -4 }, // _allrem
+    Hole { offset: 100, kind: HoleKind::X86Branch32, value: HoleValue::Symbol(1), addend: -4 }, // _allrem
 ];
 static UOP_REM_I64_DATA: [u8; 4] = [
     0x00, 0x00, 0x00, 0x00,
@@ -2154,7 +2154,7 @@ static UOP_HASH_I64_CODE: [u8; 50] = [
     0x5f, 0x5b,
 ];
 static UOP_HASH_I64_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 26, kind: HoleKind::PcRel32, value: HoleValue::Symbol(2), addend: -4 }, // vm_hash
+    Hole { offset: 26, kind: HoleKind::X86Branch32, value: HoleValue::Symbol(2), addend: -4 }, // vm_hash
 ];
 
 // ---- uop 33: guard_nonneg ----
@@ -2181,7 +2181,7 @@ static UOP_GUARD_NONNEG_CODE: [u8; 38] = [
     0x00, 0x00, 0x00, 0x31, 0xd2, 0xc3,
 ];
 static UOP_GUARD_NONNEG_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 23, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 23, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 31, kind: HoleKind::Abs32, value: HoleValue::Data, addend: 0 },
 ];
 static UOP_GUARD_NONNEG_DATA: [u8; 4] = [
@@ -2225,7 +2225,7 @@ static UOP_LOAD_HEAP_CODE: [u8; 62] = [
     0x00, 0x00, 0x89, 0x48, 0x18, 0xa1, 0x00, 0x00, 0x00, 0x00, 0x31, 0xd2, 0x5e, 0xc3,
 ];
 static UOP_LOAD_HEAP_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 46, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 46, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 54, kind: HoleKind::Abs32, value: HoleValue::Data, addend: 0 },
 ];
 static UOP_LOAD_HEAP_DATA: [u8; 4] = [
@@ -2271,7 +2271,7 @@ static UOP_STORE_HEAP_CODE: [u8; 65] = [
     0xc3,
 ];
 static UOP_STORE_HEAP_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 49, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 49, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 57, kind: HoleKind::Abs32, value: HoleValue::Data, addend: 0 },
 ];
 static UOP_STORE_HEAP_DATA: [u8; 4] = [
@@ -2369,7 +2369,7 @@ static UOP_LOAD_PTR_CODE: [u8; 81] = [
     0xc3,
 ];
 static UOP_LOAD_PTR_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 64, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 64, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 72, kind: HoleKind::Abs32, value: HoleValue::Data, addend: 0 },
 ];
 static UOP_LOAD_PTR_DATA: [u8; 4] = [
@@ -2424,7 +2424,7 @@ static UOP_STORE_PTR_CODE: [u8; 81] = [
     0xc3,
 ];
 static UOP_STORE_PTR_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 64, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 64, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 72, kind: HoleKind::Abs32, value: HoleValue::Data, addend: 0 },
 ];
 static UOP_STORE_PTR_DATA: [u8; 4] = [

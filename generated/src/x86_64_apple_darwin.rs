@@ -1021,7 +1021,7 @@ static SHIM_CODE: [u8; 30] = [
     0x00, 0x00, 0x00, 0x00, 0x5b, 0x41, 0x5c, 0x41, 0x5d, 0x41, 0x5e, 0x41, 0x5f, 0xc3,
 ];
 static SHIM_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 16, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 16, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
 ];
 
 // ---- uop 0: jump ----
@@ -1035,7 +1035,7 @@ static UOP_JUMP_CODE: [u8; 5] = [
     0xe9, 0x00, 0x00, 0x00, 0x00,
 ];
 static UOP_JUMP_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 1, kind: HoleKind::PcRel32, value: HoleValue::JumpTarget, addend: -4 },
+    Hole { offset: 1, kind: HoleKind::X86Branch32, value: HoleValue::JumpTarget, addend: -4 },
 ];
 
 // ---- uop 1: branch_if_zero ----
@@ -1055,8 +1055,8 @@ static UOP_BRANCH_IF_ZERO_CODE: [u8; 23] = [
     0x00, 0x00, 0xe9, 0x00, 0x00, 0x00, 0x00,
 ];
 static UOP_BRANCH_IF_ZERO_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 14, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
-    Hole { offset: 19, kind: HoleKind::PcRel32, value: HoleValue::JumpTarget, addend: -4 },
+    Hole { offset: 14, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 19, kind: HoleKind::X86Branch32, value: HoleValue::JumpTarget, addend: -4 },
 ];
 
 // ---- uop 2: branch_if_nonzero ----
@@ -1076,8 +1076,8 @@ static UOP_BRANCH_IF_NONZERO_CODE: [u8; 23] = [
     0x00, 0x00, 0xe9, 0x00, 0x00, 0x00, 0x00,
 ];
 static UOP_BRANCH_IF_NONZERO_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 14, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
-    Hole { offset: 19, kind: HoleKind::PcRel32, value: HoleValue::JumpTarget, addend: -4 },
+    Hole { offset: 14, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 19, kind: HoleKind::X86Branch32, value: HoleValue::JumpTarget, addend: -4 },
 ];
 
 // ---- uop 3: branch_if_lt ----
@@ -1098,8 +1098,8 @@ static UOP_BRANCH_IF_LT_CODE: [u8; 26] = [
     0x8d, 0x00, 0x00, 0x00, 0x00, 0xe9, 0x00, 0x00, 0x00, 0x00,
 ];
 static UOP_BRANCH_IF_LT_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 17, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
-    Hole { offset: 22, kind: HoleKind::PcRel32, value: HoleValue::JumpTarget, addend: -4 },
+    Hole { offset: 17, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 22, kind: HoleKind::X86Branch32, value: HoleValue::JumpTarget, addend: -4 },
 ];
 
 // ---- uop 4: return ----
@@ -1256,7 +1256,7 @@ static UOP_F64_TO_I64_CODE: [u8; 57] = [
 static UOP_F64_TO_I64_CODE_HOLES: [Hole; 4] = [
     Hole { offset: 10, kind: HoleKind::PcRel32, value: HoleValue::Data, addend: -4 },
     Hole { offset: 20, kind: HoleKind::PcRel32, value: HoleValue::Data, addend: 4 },
-    Hole { offset: 40, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 40, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 52, kind: HoleKind::X86_64GotLoad, value: HoleValue::Data, addend: 12 },
 ];
 static UOP_F64_TO_I64_DATA: [u8; 24] = [
@@ -1283,7 +1283,7 @@ static UOP_SQRT_F64_CODE: [u8; 19] = [
     0x45, 0xf8, 0x58,
 ];
 static UOP_SQRT_F64_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 8, kind: HoleKind::PcRel32, value: HoleValue::Symbol(1), addend: -4 }, // vm_sqrt
+    Hole { offset: 8, kind: HoleKind::X86Branch32, value: HoleValue::Symbol(1), addend: -4 }, // vm_sqrt
 ];
 
 // ---- uop 14: add_i64 ----
@@ -1414,7 +1414,7 @@ static UOP_DIV_I64_CODE: [u8; 94] = [
 ];
 static UOP_DIV_I64_CODE_HOLES: [Hole; 2] = [
     Hole { offset: 45, kind: HoleKind::X86_64GotLoad, value: HoleValue::Data, addend: -4 },
-    Hole { offset: 79, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 79, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
 ];
 static UOP_DIV_I64_DATA: [u8; 8] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -1467,7 +1467,7 @@ static UOP_REM_I64_CODE: [u8; 94] = [
 ];
 static UOP_REM_I64_CODE_HOLES: [Hole; 2] = [
     Hole { offset: 45, kind: HoleKind::X86_64GotLoad, value: HoleValue::Data, addend: -4 },
-    Hole { offset: 79, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 79, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
 ];
 static UOP_REM_I64_DATA: [u8; 8] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -1688,7 +1688,7 @@ static UOP_HASH_I64_CODE: [u8; 26] = [
     0x00, 0x00, 0x49, 0x89, 0x45, 0xf0, 0x49, 0x89, 0xdd, 0x58,
 ];
 static UOP_HASH_I64_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 14, kind: HoleKind::PcRel32, value: HoleValue::Symbol(0), addend: -4 }, // vm_hash
+    Hole { offset: 14, kind: HoleKind::X86Branch32, value: HoleValue::Symbol(0), addend: -4 }, // vm_hash
 ];
 
 // ---- uop 33: guard_nonneg ----
@@ -1708,7 +1708,7 @@ static UOP_GUARD_NONNEG_CODE: [u8; 24] = [
     0x48, 0x8b, 0x05, 0x00, 0x00, 0x00, 0x00, 0xc3,
 ];
 static UOP_GUARD_NONNEG_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 7, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 7, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 19, kind: HoleKind::X86_64GotLoad, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_GUARD_NONNEG_DATA: [u8; 8] = [
@@ -1741,7 +1741,7 @@ static UOP_LOAD_HEAP_CODE: [u8; 42] = [
     0x24, 0x18, 0x48, 0x8b, 0x05, 0x00, 0x00, 0x00, 0x00, 0xc3,
 ];
 static UOP_LOAD_HEAP_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 25, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 25, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 37, kind: HoleKind::X86_64GotLoad, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_LOAD_HEAP_DATA: [u8; 8] = [
@@ -1775,7 +1775,7 @@ static UOP_STORE_HEAP_CODE: [u8; 46] = [
     0x00, 0x4d, 0x89, 0x6c, 0x24, 0x18, 0x48, 0x8b, 0x05, 0x00, 0x00, 0x00, 0x00, 0xc3,
 ];
 static UOP_STORE_HEAP_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 29, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 29, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 41, kind: HoleKind::X86_64GotLoad, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_STORE_HEAP_DATA: [u8; 8] = [
@@ -1843,7 +1843,7 @@ static UOP_LOAD_PTR_CODE: [u8; 57] = [
     0x18, 0x48, 0x8b, 0x05, 0x00, 0x00, 0x00, 0x00, 0xc3,
 ];
 static UOP_LOAD_PTR_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 40, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 40, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 52, kind: HoleKind::X86_64GotLoad, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_LOAD_PTR_DATA: [u8; 8] = [
@@ -1881,7 +1881,7 @@ static UOP_STORE_PTR_CODE: [u8; 57] = [
     0x18, 0x48, 0x8b, 0x05, 0x00, 0x00, 0x00, 0x00, 0xc3,
 ];
 static UOP_STORE_PTR_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 40, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 40, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 52, kind: HoleKind::X86_64GotLoad, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_STORE_PTR_DATA: [u8; 8] = [

@@ -1056,7 +1056,7 @@ static SHIM_CODE: [u8; 174] = [
     0x00, 0x00, 0x5b, 0x5f, 0x5e, 0x41, 0x5c, 0x41, 0x5d, 0x41, 0x5e, 0x41, 0x5f, 0xc3,
 ];
 static SHIM_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 88, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 88, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
 ];
 
 // ---- uop 0: jump ----
@@ -1070,7 +1070,7 @@ static UOP_JUMP_CODE: [u8; 5] = [
     0xe9, 0x00, 0x00, 0x00, 0x00,
 ];
 static UOP_JUMP_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 1, kind: HoleKind::PcRel32, value: HoleValue::JumpTarget, addend: -4 },
+    Hole { offset: 1, kind: HoleKind::X86Branch32, value: HoleValue::JumpTarget, addend: -4 },
 ];
 
 // ---- uop 1: branch_if_zero ----
@@ -1090,8 +1090,8 @@ static UOP_BRANCH_IF_ZERO_CODE: [u8; 23] = [
     0x00, 0x00, 0xe9, 0x00, 0x00, 0x00, 0x00,
 ];
 static UOP_BRANCH_IF_ZERO_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 14, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
-    Hole { offset: 19, kind: HoleKind::PcRel32, value: HoleValue::JumpTarget, addend: -4 },
+    Hole { offset: 14, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 19, kind: HoleKind::X86Branch32, value: HoleValue::JumpTarget, addend: -4 },
 ];
 
 // ---- uop 2: branch_if_nonzero ----
@@ -1111,8 +1111,8 @@ static UOP_BRANCH_IF_NONZERO_CODE: [u8; 23] = [
     0x00, 0x00, 0xe9, 0x00, 0x00, 0x00, 0x00,
 ];
 static UOP_BRANCH_IF_NONZERO_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 14, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
-    Hole { offset: 19, kind: HoleKind::PcRel32, value: HoleValue::JumpTarget, addend: -4 },
+    Hole { offset: 14, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 19, kind: HoleKind::X86Branch32, value: HoleValue::JumpTarget, addend: -4 },
 ];
 
 // ---- uop 3: branch_if_lt ----
@@ -1133,8 +1133,8 @@ static UOP_BRANCH_IF_LT_CODE: [u8; 26] = [
     0x8d, 0x00, 0x00, 0x00, 0x00, 0xe9, 0x00, 0x00, 0x00, 0x00,
 ];
 static UOP_BRANCH_IF_LT_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 17, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
-    Hole { offset: 22, kind: HoleKind::PcRel32, value: HoleValue::JumpTarget, addend: -4 },
+    Hole { offset: 17, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 22, kind: HoleKind::X86Branch32, value: HoleValue::JumpTarget, addend: -4 },
 ];
 
 // ---- uop 4: return ----
@@ -1291,7 +1291,7 @@ static UOP_F64_TO_I64_CODE: [u8; 57] = [
 static UOP_F64_TO_I64_CODE_HOLES: [Hole; 4] = [
     Hole { offset: 10, kind: HoleKind::PcRel32, value: HoleValue::Data, addend: -4 },
     Hole { offset: 20, kind: HoleKind::PcRel32, value: HoleValue::Data, addend: 4 },
-    Hole { offset: 40, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 40, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 52, kind: HoleKind::PcRel32, value: HoleValue::Data, addend: 12 },
 ];
 static UOP_F64_TO_I64_DATA: [u8; 24] = [
@@ -1318,7 +1318,7 @@ static UOP_SQRT_F64_CODE: [u8; 25] = [
     0x41, 0x0f, 0x11, 0x45, 0xf8, 0x48, 0x83, 0xc4, 0x28,
 ];
 static UOP_SQRT_F64_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 11, kind: HoleKind::PcRel32, value: HoleValue::Symbol(1), addend: -4 }, // vm_sqrt
+    Hole { offset: 11, kind: HoleKind::X86Branch32, value: HoleValue::Symbol(1), addend: -4 }, // vm_sqrt
 ];
 
 // ---- uop 14: add_i64 ----
@@ -1449,7 +1449,7 @@ static UOP_DIV_I64_CODE: [u8; 94] = [
 ];
 static UOP_DIV_I64_CODE_HOLES: [Hole; 2] = [
     Hole { offset: 45, kind: HoleKind::PcRel32, value: HoleValue::Data, addend: -4 },
-    Hole { offset: 79, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 79, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
 ];
 static UOP_DIV_I64_DATA: [u8; 8] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -1502,7 +1502,7 @@ static UOP_REM_I64_CODE: [u8; 94] = [
 ];
 static UOP_REM_I64_CODE_HOLES: [Hole; 2] = [
     Hole { offset: 45, kind: HoleKind::PcRel32, value: HoleValue::Data, addend: -4 },
-    Hole { offset: 79, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 79, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
 ];
 static UOP_REM_I64_DATA: [u8; 8] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -1723,7 +1723,7 @@ static UOP_HASH_I64_CODE: [u8; 32] = [
     0xe8, 0x00, 0x00, 0x00, 0x00, 0x49, 0x89, 0x45, 0xf0, 0x49, 0x89, 0xf5, 0x48, 0x83, 0xc4, 0x28,
 ];
 static UOP_HASH_I64_CODE_HOLES: [Hole; 1] = [
-    Hole { offset: 17, kind: HoleKind::PcRel32, value: HoleValue::Symbol(0), addend: -4 }, // vm_hash
+    Hole { offset: 17, kind: HoleKind::X86Branch32, value: HoleValue::Symbol(0), addend: -4 }, // vm_hash
 ];
 
 // ---- uop 33: guard_nonneg ----
@@ -1743,7 +1743,7 @@ static UOP_GUARD_NONNEG_CODE: [u8; 24] = [
     0x48, 0x8b, 0x05, 0x00, 0x00, 0x00, 0x00, 0xc3,
 ];
 static UOP_GUARD_NONNEG_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 7, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 7, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 19, kind: HoleKind::PcRel32, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_GUARD_NONNEG_DATA: [u8; 8] = [
@@ -1776,7 +1776,7 @@ static UOP_LOAD_HEAP_CODE: [u8; 42] = [
     0x24, 0x18, 0x48, 0x8b, 0x05, 0x00, 0x00, 0x00, 0x00, 0xc3,
 ];
 static UOP_LOAD_HEAP_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 25, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 25, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 37, kind: HoleKind::PcRel32, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_LOAD_HEAP_DATA: [u8; 8] = [
@@ -1810,7 +1810,7 @@ static UOP_STORE_HEAP_CODE: [u8; 46] = [
     0x00, 0x4d, 0x89, 0x6c, 0x24, 0x18, 0x48, 0x8b, 0x05, 0x00, 0x00, 0x00, 0x00, 0xc3,
 ];
 static UOP_STORE_HEAP_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 29, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 29, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 41, kind: HoleKind::PcRel32, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_STORE_HEAP_DATA: [u8; 8] = [
@@ -1878,7 +1878,7 @@ static UOP_LOAD_PTR_CODE: [u8; 57] = [
     0x18, 0x48, 0x8b, 0x05, 0x00, 0x00, 0x00, 0x00, 0xc3,
 ];
 static UOP_LOAD_PTR_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 40, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 40, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 52, kind: HoleKind::PcRel32, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_LOAD_PTR_DATA: [u8; 8] = [
@@ -1916,7 +1916,7 @@ static UOP_STORE_PTR_CODE: [u8; 57] = [
     0x18, 0x48, 0x8b, 0x05, 0x00, 0x00, 0x00, 0x00, 0xc3,
 ];
 static UOP_STORE_PTR_CODE_HOLES: [Hole; 2] = [
-    Hole { offset: 40, kind: HoleKind::PcRel32, value: HoleValue::Continue, addend: -4 },
+    Hole { offset: 40, kind: HoleKind::X86Branch32, value: HoleValue::Continue, addend: -4 },
     Hole { offset: 52, kind: HoleKind::PcRel32, value: HoleValue::Data, addend: -4 },
 ];
 static UOP_STORE_PTR_DATA: [u8; 8] = [

@@ -33,9 +33,19 @@ pub enum HoleKind {
     Abs32,
     /// 32-bit `S`, must fit signed (`R_X86_64_32S`).
     Abs32Signed,
-    /// 32-bit `S - P`, must fit signed (`R_X86_64_PC32`, `R_X86_64_PLT32`,
-    /// `R_AARCH64_PREL32`).
+    /// 32-bit `S - P`, must fit signed, at a site that is not a branch: a
+    /// RIP-relative operand (`lea`, `mov`, `add`, ...) or data
+    /// (`R_X86_64_PC32`, `R_AARCH64_PREL32`). Never redirected to a
+    /// trampoline: what the instruction reads or computes is the address
+    /// itself, so one out of reach is an error.
     PcRel32,
+    /// The rel32 of an x86 `call` (`E8`), `jmp` (`E9`) or `jcc` (`0F 8x`),
+    /// whose field ends the instruction: 32-bit `S - P`, must fit signed.
+    /// Lowering chooses it from the instruction bytes, whatever the
+    /// relocation type (`R_X86_64_PLT32`, `R_X86_64_PC32`,
+    /// `IMAGE_REL_AMD64_REL32`, `X86_64_RELOC_BRANCH`, ...). On x86-64 a
+    /// branch to a symbol out of reach goes through a trampoline.
+    X86Branch32,
     /// 64-bit `S - P` (`R_X86_64_PC64`, `R_AARCH64_PREL64`).
     PcRel64,
     /// x86-64 RIP-relative load of a GOT slot by an instruction with a REX

@@ -236,7 +236,7 @@ fn missing_symbol_is_named() {
     }
     assert_eq!(
         error.to_string(),
-        "op 5 (call_direct), PcRel32 code hole at +0x5: no address for symbol 1 (add_seven)"
+        "op 5 (call_direct), X86Branch32 code hole at +0x5: no address for symbol 1 (add_seven)"
     );
     // A GOT slot's symbol is missing too when none are given.
     let error = emit_error(&TABLE, &arithmetic_trace(1), &[]);
@@ -461,4 +461,98 @@ fn empty_trace_is_just_the_shim() {
     let bytes = emit_at(&TABLE, &[], &[], 0x1000);
     // The shim's continuation is the end of its code.
     assert_eq!(rel32(&bytes, 2), 2);
+}
+
+/// A stencil that takes symbol 0's address with a RIP-relative `lea`, and
+/// one that calls symbol 0, behind a shim that is only a `ret`.
+static ADDRESS_TAKEN: [Stencil; 2] = [
+    // leaq SYMBOL0(%rip), %rax
+    table::code_only(
+        &[0x48, 0x8D, 0x05, 0, 0, 0, 0],
+        &[table::hole(3, HoleKind::PcRel32, HoleValue::Symbol(0), -4)],
+    ),
+    // callq SYMBOL0
+    table::code_only(
+        &[0xE8, 0, 0, 0, 0],
+        &[table::hole(
+            1,
+            HoleKind::X86Branch32,
+            HoleValue::Symbol(0),
+            -4,
+        )],
+    ),
+];
+
+static ADDRESS_TAKEN_TABLE: StencilTable = StencilTable {
+    target: "x86_64-unknown-linux-gnu",
+    arch: Arch::X86_64,
+    llvm_version: "hand-written",
+    code_align: 1,
+    shim: table::code_only(&[0xC3], &[]),
+    uops: &ADDRESS_TAKEN,
+    info: &[table::info("take_address"), table::info("call")],
+    symbols: &["helper"],
+};
+
+#[test]
+fn far_address_operand_is_an_error_not_a_trampoline() {
+    let base = 0x7000_0000_0000;
+    let far = base + 0x1_0000_0000;
+    let ops = [op(0)];
+    let layout = layout(&ADDRESS_TAKEN_TABLE, &ops).unwrap();
+    // A `lea` cannot go through a trampoline: none is reserved for it.
+    assert!(layout.trampoline_symbols.is_empty());
+    let mut buf = vec![0; layout.len];
+    let error = emit(&ADDRESS_TAKEN_TABLE, &ops, &layout, &[far], &mut buf, base).unwrap_err();
+    match &error {
+        EmitError::Patch { site, value, error } => {
+            assert_eq!(
+                (site.op, site.uop, site.offset),
+                (Some(0), "take_address", 3)
+            );
+            assert_eq!(site.kind, HoleKind::PcRel32);
+            assert_eq!(*value, HoleValue::Symbol(0));
+            assert!(matches!(error, PatchError::OutOfRange { .. }), "{error:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        error
+            .to_string()
+            .starts_with("op 0 (take_address), PcRel32 code hole at +0x3, value Symbol(0): "),
+        "{error}"
+    );
+    // In reach, the same `lea` computes the symbol's address.
+    let near = base + 0x1000;
+    let bytes = emit_at(&ADDRESS_TAKEN_TABLE, &ops, &[near], base);
+    let lea = layout.op_offsets[0] as usize;
+    let end = base + lea as u64 + 7;
+    assert_eq!(end.wrapping_add(rel32(&bytes, lea + 3) as u64), near);
+}
+
+#[test]
+fn far_call_goes_through_a_trampoline_beside_an_address_operand() {
+    let base = 0x7000_0000_0000;
+    let far = base + 0x1_0000_0000;
+    let ops = [op(1), op(0)];
+    let two = layout(&ADDRESS_TAKEN_TABLE, &ops).unwrap();
+    assert_eq!(two.trampoline_symbols, [0]);
+    // The call reaches its trampoline, but the `lea` after it still fails.
+    let mut buf = vec![0; two.len];
+    let error = emit(&ADDRESS_TAKEN_TABLE, &ops, &two, &[far], &mut buf, base).unwrap_err();
+    assert!(
+        matches!(&error, EmitError::Patch { site, .. } if site.op == Some(1) && site.kind == HoleKind::PcRel32),
+        "{error:?}"
+    );
+    let ops = [op(1)];
+    let layout = layout(&ADDRESS_TAKEN_TABLE, &ops).unwrap();
+    let bytes = emit_at(&ADDRESS_TAKEN_TABLE, &ops, &[far], base);
+    let call = layout.op_offsets[0] as usize;
+    let trampoline = layout.trampoline(0).unwrap();
+    let end = base + call as u64 + 5;
+    assert_eq!(
+        end.wrapping_add(rel32(&bytes, call + 1) as u64),
+        base + trampoline as u64
+    );
+    assert_eq!(u64_at(&bytes, trampoline + 6), far);
 }

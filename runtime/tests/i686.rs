@@ -56,8 +56,8 @@ static UOPS: [Stencil; 10] = [
     code_only(
         &[0xE8, 0, 0, 0, 0, 0xE9, 0, 0, 0, 0],
         &[
-            hole(1, HoleKind::PcRel32, HoleValue::Symbol(0), -4),
-            hole(6, HoleKind::PcRel32, HoleValue::Continue, -4),
+            hole(1, HoleKind::X86Branch32, HoleValue::Symbol(0), -4),
+            hole(6, HoleKind::X86Branch32, HoleValue::Continue, -4),
         ],
     ),
     // xorl %ecx, %ecx
@@ -69,7 +69,7 @@ static UOPS: [Stencil; 10] = [
     // testl %eax, %eax; jne JUMP_TARGET
     code_only(
         &[0x85, 0xC0, 0x0F, 0x85, 0, 0, 0, 0],
-        &[hole(4, HoleKind::PcRel32, HoleValue::JumpTarget, -4)],
+        &[hole(4, HoleKind::X86Branch32, HoleValue::JumpTarget, -4)],
     ),
     // movl %ecx, %eax
     code_only(&[0x89, 0xC8], &[]),
@@ -98,7 +98,7 @@ static TABLE: StencilTable = StencilTable {
     code_align: 1,
     shim: code_only(
         &[0x8B, 0x44, 0x24, 0x04, 0xE8, 0, 0, 0, 0, 0x99, 0xC3],
-        &[hole(5, HoleKind::PcRel32, HoleValue::Continue, -4)],
+        &[hole(5, HoleKind::X86Branch32, HoleValue::Continue, -4)],
     ),
     uops: &UOPS,
     info: &INFO,

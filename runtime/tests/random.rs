@@ -30,6 +30,7 @@ const KINDS: &[HoleKind] = &[
     HoleKind::Abs32,
     HoleKind::Abs32Signed,
     HoleKind::PcRel32,
+    HoleKind::X86Branch32,
     HoleKind::PcRel64,
     HoleKind::X86_64GotLoad,
     HoleKind::X86_64GotLoadNoRex,
@@ -118,7 +119,7 @@ fn plausible(random: &mut Random, arch: Arch, shim: bool) -> (HoleKind, HoleValu
     let target = random.pick(&[in_trace, symbol]);
     match (arch, random.below(5)) {
         (Arch::X86_64, 0) => (HoleKind::Abs64, random.pick(VALUES), 0),
-        (Arch::X86_64, 1) => (HoleKind::PcRel32, target, -4),
+        (Arch::X86_64, 1) => (HoleKind::X86Branch32, target, -4),
         (Arch::X86_64, 2) => (HoleKind::Abs32Signed, number, 0),
         (Arch::X86_64, _) => (random.pick(GOT_LOAD_PREFIXES).0, HoleValue::Data, -4),
         (Arch::Aarch64, 0) => (HoleKind::Aarch64Branch26, target, 0),
@@ -147,7 +148,7 @@ fn plausible(random: &mut Random, arch: Arch, shim: bool) -> (HoleKind, HoleValu
             0,
         ),
         (Arch::I686, 0 | 1) => (HoleKind::Abs32, random.pick(&[in_trace, number]), 0),
-        (Arch::I686, _) => (HoleKind::PcRel32, target, -4),
+        (Arch::I686, _) => (HoleKind::X86Branch32, target, -4),
         (Arch::Riscv64, 0) => (HoleKind::Riscv64Call, target, 0),
         (Arch::Riscv64, 1) => (
             random.pick(&[
@@ -279,9 +280,11 @@ fn table(random: &mut Random) -> StencilTable {
         } else {
             // A call of the continuation: call rel32, bl, or auipc + jalr.
             let (code, kind, addend): (&[u8], _, _) = match arch {
-                Arch::X86_64 | Arch::I686 => {
-                    (&[0xE8, 0, 0, 0, 0, 0xC3, 0x90, 0x90], HoleKind::PcRel32, -4)
-                }
+                Arch::X86_64 | Arch::I686 => (
+                    &[0xE8, 0, 0, 0, 0, 0xC3, 0x90, 0x90],
+                    HoleKind::X86Branch32,
+                    -4,
+                ),
                 Arch::Aarch64 => (
                     &[0, 0, 0, 0x94, 0xC0, 0x03, 0x5F, 0xD6],
                     HoleKind::Aarch64Branch26,

@@ -144,6 +144,7 @@ pub fn kind_name(kind: HoleKind) -> String {
         HoleKind::Abs32 => "abs32".into(),
         HoleKind::Abs32Signed => "abs32_signed".into(),
         HoleKind::PcRel32 => "pc_rel32".into(),
+        HoleKind::X86Branch32 => "x86_branch32".into(),
         HoleKind::PcRel64 => "pc_rel64".into(),
         HoleKind::X86_64GotLoad => "x86_64_got_load".into(),
         HoleKind::X86_64GotLoadNoRex => "x86_64_got_load_no_rex".into(),

@@ -13,7 +13,9 @@ use std::fmt;
 use runtime::{Arch, HoleKind};
 
 use crate::model::{Hole, StencilGroup, Value};
-use crate::obj::{self, ObjError, ObjectFile, RelocTarget, Relocation, SectionKind, SymbolPlace};
+use crate::obj::{
+    self, insn, ObjError, ObjectFile, RelocTarget, Relocation, SectionKind, SymbolPlace,
+};
 use crate::target::{Format, Target};
 
 mod mapping;
@@ -411,6 +413,7 @@ impl<'a> Lowering<'a> {
             Some(end) if end <= section.data.len() as u64 => {}
             _ => return Err(problem(RelocationProblem::OutOfBounds)),
         }
+        mapping::check_branch_site(kind, &section.data, relocation.offset).map_err(problem)?;
         let offset =
             u32::try_from(base + relocation.offset).map_err(|_| LowerErrorKind::TooLarge)?;
         let (value, addend) = match mapping {
@@ -430,11 +433,47 @@ impl<'a> Lowering<'a> {
             value,
             addend,
         };
+        let hole = match part {
+            Part::Code => self.address_through_got(hole),
+            Part::Data => hole,
+        };
         match part {
             Part::Code => self.code_holes.push(hole),
             Part::Data => self.data_holes.push(hole),
         }
         Ok(())
+    }
+
+    /// An x86-64 `lea` of a value from outside the trace (a helper, an
+    /// operand) loads it from a GOT slot instead: the `lea` becomes a
+    /// `mov` of the same length, and the address reaches wherever the
+    /// trace is. A `lea` through a trampoline would compute the
+    /// trampoline's address; a direct one fails beyond ±2 GiB.
+    fn address_through_got(&mut self, hole: Hole) -> Hole {
+        let outside = matches!(
+            hole.value,
+            Value::Symbol(_) | Value::Oparg | Value::Operand | Value::DeoptTarget
+        );
+        let at = hole.offset as usize;
+        if self.file.arch != Arch::X86_64
+            || hole.kind != HoleKind::PcRel32
+            || !outside
+            || !insn::x86_64_rip_lea(&self.code, at)
+        {
+            return hole;
+        }
+        // The `lea` computes the end of its disp32 plus the disp32:
+        // `S + 4` with the hole's `S`.
+        let slot = self.got_slot((hole.value, hole.addend.wrapping_add(4)));
+        self.code[at - 2] = 0x8b;
+        // The slot is read by a `mov` whose prefix bytes lowering cannot
+        // tell from the previous instruction's, so it is never relaxed.
+        Hole {
+            offset: hole.offset,
+            kind: HoleKind::X86_64GotLoadUnrelaxed,
+            value: Value::Data,
+            addend: (slot as i64).wrapping_sub(4),
+        }
     }
 
     /// The name whose import slot `target` is, for a COFF `__imp_NAME`

@@ -367,8 +367,8 @@ fn code_sections_are_concatenated_in_order_and_aligned() {
     assert_eq!(
         group.code_holes,
         [
-            hole(5, PcRel32, Value::Code, 16 - 4),
-            hole(17, PcRel32, Value::Symbol("helper".into()), -4),
+            hole(5, X86Branch32, Value::Code, 16 - 4),
+            hole(17, X86Branch32, Value::Symbol("helper".into()), -4),
         ]
     );
 }

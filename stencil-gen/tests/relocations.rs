@@ -93,7 +93,7 @@ fn x86_64_pc32() {
 #[test]
 fn x86_64_plt32() {
     let group = lower_asm(X86, "pushq %rax\ncallq helper\npopq %rax\nretq\n");
-    assert_eq!(group.code_holes, [hole(2, PcRel32, helper(), -4)]);
+    assert_eq!(group.code_holes, [hole(2, X86Branch32, helper(), -4)]);
     let base = 0x5555_0000_1000;
     let emission = Emission::new(base, base + 0x1000).with(helper(), 0x5555_4000_0010);
     let (code, _) = emission.emit(&group);
@@ -591,5 +591,82 @@ fn unsupported_relocation_in_data_is_an_error() {
         error.to_string(),
         "uop `short_data` (aarch64-unknown-linux-gnu): unsupported relocation \
          R_AARCH64_ABS16 in .data at offset 0x2"
+    );
+}
+
+// ------------------------------------------------- branches and addresses
+
+#[test]
+fn x86_64_branch_kind_comes_from_the_instruction() {
+    // A `jcc` and a `jmp` to the continuation, and a PLT32 relocation on a
+    // `lea`: the relocation type alone does not make a branch.
+    let group = lower_asm(
+        X86,
+        "testq %rax, %rax\njne _JIT_JUMP_TARGET\njmp _JIT_CONTINUE\n\
+         .byte 0x48, 0x8d, 0x05\n.reloc ., R_X86_64_PLT32, helper-4\n.long 0\nretq\n",
+    );
+    assert_eq!(
+        group.code_holes[0],
+        hole(5, X86Branch32, Value::JumpTarget, -4)
+    );
+    assert_eq!(
+        group.code_holes[1],
+        hole(10, X86Branch32, Value::Continue, -4)
+    );
+    // The `lea` of the helper became a load of a GOT slot holding it.
+    assert_eq!(group.code[15], 0x8b);
+    assert_eq!(
+        group.code_holes[2],
+        hole(17, X86_64GotLoadUnrelaxed, Value::Data, -4)
+    );
+    assert_eq!(group.data_holes, [hole(0, Abs64, helper(), 0)]);
+}
+
+#[test]
+fn x86_64_lea_of_a_far_helper_reads_its_address_from_a_got_slot() {
+    let group = lower_asm(X86, "leaq helper+16(%rip), %rax\nretq\n");
+    assert_eq!(&group.code[..3], &[0x48, 0x8b, 0x05]);
+    assert_eq!(
+        group.code_holes,
+        [hole(3, X86_64GotLoadUnrelaxed, Value::Data, -4)]
+    );
+    assert_eq!(group.data_holes, [hole(0, Abs64, helper(), 16)]);
+    // 64 GiB away: beyond any disp32, and no trampoline stands in.
+    let base = 0x5555_0000_1000;
+    let data_base = base + 0x1000;
+    let far = base + 0x10_0000_0000;
+    let (code, data) = Emission::new(base, data_base)
+        .with(helper(), far)
+        .emit(&group);
+    assert_eq!(read_u64(&data, 0), far + 16);
+    assert_eq!(
+        instruction(X86, &code, base, 0),
+        format!(
+            "movq {:#x}(%rip), %rax # {data_base:#x}",
+            data_base - (base + 7)
+        )
+    );
+}
+
+#[test]
+fn x86_64_rip_relative_data_of_a_helper_stays_pc_relative() {
+    // Reading memory at a helper's symbol cannot go through a slot without
+    // another instruction: it stays a `PcRel32`, which the runtime never
+    // redirects to a trampoline.
+    let group = lower_asm(X86, "addq helper(%rip), %rax\nretq\n");
+    assert_eq!(group.code_holes, [hole(3, PcRel32, helper(), -4)]);
+    assert!(group.data_holes.is_empty());
+}
+
+#[test]
+fn aarch64_call26_on_another_instruction_is_refused() {
+    let message = harness::lower_error(
+        A64,
+        ".reloc ., R_AARCH64_CALL26, helper\nadd x0, x0, #0\nret\n",
+    );
+    assert_eq!(
+        message,
+        "uop `test_uop` (aarch64-unknown-linux-gnu): relocation R_AARCH64_CALL26 in .text \
+         at offset 0x0 is on instruction 0x91000000, which it cannot patch"
     );
 }

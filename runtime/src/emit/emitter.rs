@@ -248,7 +248,7 @@ impl<'a> Emitter<'a> {
     fn wrap_rel32(&self, kind: HoleKind, location: u64, target: u64) -> u64 {
         let is_32_bit = |address: u64| matches!(address >> 32, 0 | 0xFFFF_FFFF);
         if self.table.arch == Arch::I686
-            && kind == HoleKind::PcRel32
+            && matches!(kind, HoleKind::PcRel32 | HoleKind::X86Branch32)
             && location >> 32 == 0
             && is_32_bit(target)
         {

@@ -33,7 +33,7 @@ const fn got_load_no_rex(offset: u32, slot: i64) -> Hole {
 }
 
 const fn continuation(offset: u32) -> Hole {
-    hole(offset, HoleKind::PcRel32, HoleValue::Continue, -4)
+    hole(offset, HoleKind::X86Branch32, HoleValue::Continue, -4)
 }
 
 pub const LOAD_OPERAND: u16 = 0;
@@ -98,7 +98,7 @@ static UOPS: [Stencil; 12] = [
     // call_direct: pushq %rdi; movq %rax, %rdi; callq SYMBOL1; popq %rdi
     code_only(
         &[0x57, 0x48, 0x89, 0xC7, 0xE8, 0, 0, 0, 0, 0x5F],
-        &[hole(5, HoleKind::PcRel32, HoleValue::Symbol(1), -4)],
+        &[hole(5, HoleKind::X86Branch32, HoleValue::Symbol(1), -4)],
     ),
     // guard_below: cmpq $OPARG, %rax; jge 1f; jmp CONTINUE;
     // 1: movabsq $DEOPT_TARGET, %rax; retq
@@ -120,7 +120,7 @@ static UOPS: [Stencil; 12] = [
         &[
             0x48, 0x01, 0xF8, 0x48, 0x83, 0xEF, 0x01, 0x0F, 0x85, 0, 0, 0, 0,
         ],
-        &[hole(9, HoleKind::PcRel32, HoleValue::JumpTarget, -4)],
+        &[hole(9, HoleKind::X86Branch32, HoleValue::JumpTarget, -4)],
     ),
     // zero: xorl %eax, %eax
     code_only(&[0x31, 0xC0], &[]),

@@ -26,7 +26,7 @@ fn x86_64_branch() {
     let group = lower_object(X86, &object);
     // The jump to the continuation at the end is dropped.
     assert!(group.trailing_jump_removed);
-    assert_eq!(group.code_holes, [hole(2, PcRel32, helper(), -4)]);
+    assert_eq!(group.code_holes, [hole(2, X86Branch32, helper(), -4)]);
     let (code, _) = Emission::new(BASE, DATA)
         .with(helper(), 0x5555_4000_0010)
         .emit(&group);
