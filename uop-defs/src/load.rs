@@ -123,8 +123,8 @@ fn invalid_utf8(path: &Path, error: &FromUtf8Error) -> Diagnostic {
 
 /// Loads, parses and checks every `*.uop` file in `dir` (not recursive),
 /// sorted by file name, and checks that uop names are unique across files.
-/// A directory without `.uop` files, and a `.uop` entry that is not a
-/// regular file (or a link to one), are errors.
+/// A directory without `.uop` files or without any uop, and a `.uop` entry
+/// that is not a regular file (or a link to one), are errors.
 pub fn load_dir(dir: &Path) -> Result<Vec<UopFile>, Diagnostics> {
     let paths = uop_paths(dir).map_err(|d| Diagnostics::new(vec![d]))?;
     let mut files = Vec::new();
@@ -165,6 +165,13 @@ pub fn load_dir(dir: &Path) -> Result<Vec<UopFile>, Diagnostics> {
         file_errors.sort_by_key(Diagnostic::sort_key);
         errors.extend(file_errors);
         files.push(file);
+    }
+    if errors.is_empty() && files.iter().all(|f| f.uops.is_empty()) {
+        errors.push(Diagnostic::whole_file(
+            dir,
+            "the `.uop` files in this directory define no uop; \
+             give the directory that holds the uop definitions, such as uop-defs/defs",
+        ));
     }
     if errors.is_empty() {
         Ok(files)

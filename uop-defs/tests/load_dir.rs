@@ -170,6 +170,21 @@ fn a_directory_without_uop_files_is_an_error() {
 }
 
 #[test]
+fn files_without_any_uop_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.uop"), "// Nothing yet.\n").unwrap();
+    fs::write(dir.path().join("b.uop"), "prelude {}\nhelper h() -> i64;\n").unwrap();
+    assert_eq!(
+        only_error(dir.path()),
+        format!(
+            "error: the `.uop` files in this directory define no uop; \
+             give the directory that holds the uop definitions, such as uop-defs/defs\n --> {}",
+            dir.path().display()
+        )
+    );
+}
+
+#[test]
 fn a_directory_named_like_a_uop_file_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("a.uop"), "uop a( -- ) {}").unwrap();
