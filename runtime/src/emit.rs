@@ -31,7 +31,8 @@ pub struct TraceOp {
 /// Emits the trace into `buf`, which will live at address `base`.
 ///
 /// `symbols[i]` is the address of `table.symbols[i]`. `layout` must be the
-/// layout of these `ops` with this `table`. Writes exactly
+/// layout of these `ops` with this `table`, and `base + layout.len` must not
+/// pass 2^64 - 1. Writes exactly
 /// `buf[..layout.len]`, every byte of it (padding in code is filled with
 /// trap instructions, in data with zeros).
 pub fn emit(
@@ -83,6 +84,18 @@ fn check(
         return Err(EmitError::MisalignedBase {
             base,
             align: layout.align,
+        });
+    }
+    // Every address the emitter computes is `base` plus an offset of at most
+    // `len`; this keeps them all from wrapping.
+    let fits = u64::try_from(layout.len)
+        .ok()
+        .and_then(|len| base.checked_add(len))
+        .is_some();
+    if !fits {
+        return Err(EmitError::AddressOverflow {
+            base,
+            len: layout.len,
         });
     }
     Ok(())

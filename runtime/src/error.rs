@@ -67,6 +67,9 @@ pub enum EmitError {
     BufferTooSmall { needed: usize, len: usize },
     /// The base address is not aligned as the layout requires.
     MisalignedBase { base: u64, align: usize },
+    /// The trace would run past the last address of the 64-bit address
+    /// space: `base + len` overflows.
+    AddressOverflow { base: u64, len: usize },
     /// The layout was not computed for these ops and this table.
     LayoutMismatch,
     /// A `JumpTarget` hole of an op whose jump target is not an op index.
@@ -119,6 +122,11 @@ impl fmt::Display for EmitError {
             EmitError::MisalignedBase { base, align } => {
                 write!(f, "base address {base:#x} is not aligned to {align} bytes")
             }
+            EmitError::AddressOverflow { base, len } => write!(
+                f,
+                "a trace of {len} bytes at base address {base:#x} would wrap past the end of \
+                 the 64-bit address space; map it at a lower address"
+            ),
             EmitError::LayoutMismatch => {
                 f.write_str("the layout was not computed for these ops and this stencil table")
             }

@@ -555,4 +555,54 @@ fn far_call_goes_through_a_trampoline_beside_an_address_operand() {
         base + trampoline as u64
     );
     assert_eq!(u64_at(&bytes, trampoline + 6), far);
+
+#[test]
+fn a_trace_wrapping_past_the_top_of_the_address_space_is_refused() {
+    let ops = arithmetic_trace(1);
+    let trace = layout(&TABLE, &ops).unwrap();
+    let mut buf = vec![0; trace.len];
+    // Aligned, and 16 bytes below the top: the trace is 152.
+    let base = u64::MAX - 15;
+    let error = emit(&TABLE, &ops, &trace, &symbols(), &mut buf, base).unwrap_err();
+    assert_eq!(
+        error,
+        EmitError::AddressOverflow {
+            base,
+            len: trace.len
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "a trace of 152 bytes at base address 0xfffffffffffffff0 would wrap past the end of \
+         the 64-bit address space; map it at a lower address"
+    );
+    assert!(buf.iter().all(|&b| b == 0), "nothing is written");
+
+    // The last trace that fits ends one byte below 2^64, so that its end
+    // address is representable too.
+    let shim_only = layout(&TABLE, &[]).unwrap();
+    assert_eq!(shim_only.len, 16);
+    let mut buf = vec![0; 16];
+    let top = u64::MAX - 31;
+    emit(&TABLE, &[], &shim_only, &[], &mut buf, top).unwrap();
+    assert_eq!(
+        emit(&TABLE, &[], &shim_only, &[], &mut buf, top + 16),
+        Err(EmitError::AddressOverflow {
+            base: top + 16,
+            len: 16
+        })
+    );
+}
+
+#[test]
+fn a_hand_built_layout_with_an_overflowing_trampoline_has_none() {
+    let layout = Layout {
+        trampoline_offset: usize::MAX - 8,
+        trampoline_symbols: vec![0, 1],
+        arch: Some(Arch::X86_64),
+        ..Layout::default()
+    };
+    assert_eq!(layout.trampoline(0), Some(usize::MAX - 8));
+    assert_eq!(layout.trampoline(1), None);
+    assert_eq!(layout.trampolines_end(), None);
 }

@@ -258,6 +258,16 @@ fn c_string_content(s: &str) -> String {
     out
 }
 
+/// The line breaks of `text` as clang counts them: `\n`, `\r\n`, and a
+/// lone `\r` (a `.uop` file may end its lines so).
+fn line_breaks(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let lone_cr = |i: usize| bytes.get(i + 1) != Some(&b'\n');
+    (0..bytes.len())
+        .filter(|&i| bytes[i] == b'\n' || (bytes[i] == b'\r' && lone_cr(i)))
+        .count()
+}
+
 /// Replace the marker of the `#line` directive after the body with the C
 /// file's own number of the following line, and end the text with a newline.
 fn number_next_line(rendered: &str) -> String {
@@ -266,7 +276,7 @@ fn number_next_line(rendered: &str) -> String {
     let directive = format!("#line {NEXT_LINE_MARKER}");
     if let Some(at) = text.rfind(&directive) {
         // Lines are 1-based and the directive numbers the line after itself.
-        let next = text[..at].matches('\n').count() + 2;
+        let next = line_breaks(&text[..at]) + 2;
         let marker_at = at + "#line ".len();
         text.replace_range(
             marker_at..marker_at + NEXT_LINE_MARKER.len(),

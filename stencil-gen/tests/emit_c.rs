@@ -448,3 +448,49 @@ fn a_32_bit_target_reads_the_operand_from_its_import_slot() {
         );
     }
 }
+
+/// The `file:line` of clang's first error on `unit`, with or without
+/// following the `#line` directives.
+fn first_error_line(toolchain: &Toolchain, unit: &CSource, presumed: bool) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(&unit.file_name), &unit.text).unwrap();
+    let target = target::Target::find("x86_64").unwrap();
+    let mut args = stencil_gen::toolchain::compile_args(target);
+    args.retain(|a| a != "-c");
+    let out = std::process::Command::new(&toolchain.clang.path)
+        .current_dir(dir.path())
+        .args(&args)
+        .arg("-fsyntax-only")
+        .args(
+            ["-Xclang", "-fno-diagnostics-use-presumed-location"]
+                .iter()
+                .filter(|_| !presumed),
+        )
+        .arg(&unit.file_name)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let error = stderr
+        .lines()
+        .find(|l| l.contains(": error: "))
+        .unwrap_or_else(|| panic!("no error:\n{stderr}"));
+    let mut parts = error.splitn(3, ':');
+    format!("{}:{}", parts.next().unwrap(), parts.next().unwrap())
+}
+
+#[test]
+fn lines_after_a_body_with_carriage_return_line_endings_keep_their_numbers() {
+    // The output `r` becomes a macro naming nothing, so clang's error is in
+    // the store after the body, where the C file's own numbering resumes.
+    let src = "// Old Mac OS line endings.\r\
+               uop bad( -- r) {\r\
+               #define r not_declared_anywhere\r\
+               \r\
+               }\r";
+    let file = uop_defs::parse(Path::new("defs/mac.uop"), src).unwrap_or_else(|d| panic!("{d}"));
+    let unit = emit_c::emit_uop(&file, &file.uops[0]).unwrap();
+    let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
+    let physical = first_error_line(&toolchain, &unit, false);
+    assert!(physical.starts_with("bad.c:"), "{physical}\n{}", unit.text);
+    assert_eq!(first_error_line(&toolchain, &unit, true), physical);
+}

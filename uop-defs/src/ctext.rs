@@ -1,6 +1,8 @@
 //! Scanning of the C text in bodies and preludes: braces and identifiers,
 //! skipping string and character literals, comments and numbers.
 
+use crate::source::is_line_break;
+
 /// Something the scanner found in C text. Offsets are bytes into the whole
 /// source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,11 +75,13 @@ impl<'a> Scanner<'a> {
     fn literal(&mut self, quote: u8) -> bool {
         let mut i = self.pos + 1;
         loop {
-            if i >= self.end || self.bytes[i] == b'\n' {
+            if i >= self.end || is_line_break(self.bytes[i]) {
                 self.pos = i.min(self.end);
                 return false;
             }
             match self.bytes[i] {
+                // A line continuation, over any line break.
+                b'\\' if self.at(i + 1) == b'\r' && self.at(i + 2) == b'\n' => i += 3,
                 // An escape, or a line continuation.
                 b'\\' => i += 2,
                 c if c == quote => {
@@ -94,11 +98,13 @@ impl<'a> Scanner<'a> {
     fn line_comment(&mut self) {
         let mut i = self.pos + 2;
         while i < self.end {
-            if self.bytes[i] == b'\n' {
-                let before = &self.bytes[self.pos..i];
-                let before = before.strip_suffix(b"\r").unwrap_or(before);
-                if !before.ends_with(b"\\") {
+            if is_line_break(self.bytes[i]) {
+                if self.bytes[i - 1] != b'\\' {
                     break;
+                }
+                // Continued: step over the whole break, `\r\n` included.
+                if self.bytes[i] == b'\r' && self.at(i + 1) == b'\n' {
+                    i += 1;
                 }
             }
             i += 1;
@@ -248,6 +254,16 @@ mod tests {
     #[test]
     fn line_comment_continues_after_backslash() {
         assert_eq!(idents("// x \\\n y\nz"), ["z"]);
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_comments_and_literals() {
+        assert_eq!(idents("// x\ry\r// \\\rz\rw"), ["y", "w"]);
+        assert_eq!(idents("// x \\\r\n y\r\nz"), ["z"]);
+        let text = "{ s = \"abc\r t = '\\\r\n'\r}";
+        let b = block(text, 0);
+        assert_eq!(b.close, Some(text.len() - 1));
+        assert_eq!(b.problems, [(Unterminated::String, 6)]);
     }
 
     #[test]

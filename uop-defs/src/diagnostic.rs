@@ -42,7 +42,7 @@ impl Diagnostic {
     pub(crate) fn located(path: &Path, index: &LineIndex<'_>, span: Span, message: String) -> Self {
         let line_text = index.line_text(span.line).to_string();
         let text = index.text(&span);
-        let marker_width = if text.contains('\n') {
+        let marker_width = if text.contains(['\n', '\r']) {
             1
         } else {
             text.chars().count().max(1)

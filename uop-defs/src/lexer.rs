@@ -1,6 +1,7 @@
 //! Tokens of the `.uop` language outside C text.
 
 use crate::ctext::Unterminated;
+use crate::source::is_line_break;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -68,7 +69,7 @@ impl<'a> Lexer<'a> {
             if rest.first().is_some_and(u8::is_ascii_whitespace) {
                 self.pos += 1;
             } else if rest.starts_with(b"//") && !is_doc(rest) {
-                self.pos += rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
+                self.pos += line_len(rest);
             } else if rest.starts_with(b"/*") {
                 match rest[2..].windows(2).position(|w| w == b"*/") {
                     Some(i) => self.pos += 2 + i + 2,
@@ -89,10 +90,7 @@ impl<'a> Lexer<'a> {
         let rest = self.rest();
         let (kind, len) = match rest {
             [] => (Kind::Eof, 0),
-            _ if is_doc(rest) => (
-                Kind::Doc,
-                rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len()),
-            ),
+            _ if is_doc(rest) => (Kind::Doc, line_len(rest)),
             [b'-', b'-', ..] => (Kind::DashDash, 2),
             [b'-', b'>', ..] => (Kind::Arrow, 2),
             [b'(', ..] => (Kind::LParen, 1),
@@ -120,6 +118,13 @@ impl<'a> Lexer<'a> {
             end: start + len,
         }
     }
+}
+
+/// Length of `rest` up to its first line break.
+fn line_len(rest: &[u8]) -> usize {
+    rest.iter()
+        .position(|&c| is_line_break(c))
+        .unwrap_or(rest.len())
 }
 
 /// `///` starts a doc comment; `////` is a plain comment, as in Rust.
@@ -163,6 +168,19 @@ mod tests {
                 (Kind::Semi, ";"),
                 (Kind::Unknown, "@"),
                 (Kind::Unknown, "é"),
+            ]
+        );
+    }
+
+    #[test]
+    fn comments_end_at_a_lone_carriage_return() {
+        let src = "// plain\ruop /// doc\ra\r\n";
+        assert_eq!(
+            kinds(src),
+            [
+                (Kind::Ident, "uop"),
+                (Kind::Doc, "/// doc"),
+                (Kind::Ident, "a")
             ]
         );
     }

@@ -49,6 +49,11 @@
 //!   named in the body.
 //! * **DOC**: `///` lines document the uop that follows them.
 //! * Comments: `//` to the end of the line and `/* ... */`, outside C text.
+//! * Files are UTF-8; a line ends at `\n`, `\r\n` or a lone `\r`.
+//!
+//! [`load_dir`] reads every `*.uop` entry directly in a directory; one that
+//! is not a regular file (or a link to one), and a directory without any
+//! `.uop` file or any uop, are errors.
 //!
 //! C-TEXT is raw C with balanced braces; braces inside string and character
 //! literals and comments do not count. A uop's body is exactly the text

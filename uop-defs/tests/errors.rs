@@ -332,3 +332,31 @@ fn diagnostics_accessors_and_debug() {
     let boxed: Box<dyn std::error::Error> = Box::new(errors);
     assert!(boxed.to_string().starts_with("error: expected uop name"));
 }
+
+#[test]
+fn carriage_return_only_lines_are_numbered_and_shown() {
+    let src = "// Old Mac OS line endings.\r/// Doc.\ruop add(a b -- r) {\r    r = a + b;\r}\r";
+    assert_eq!(
+        errors(src),
+        "\
+error: expected `,` between stack values, found `b`
+ --> defs/t.uop:3:11
+  |
+3 | uop add(a b -- r) {
+  |           ^"
+    );
+}
+
+#[test]
+fn unterminated_literal_ends_at_a_lone_carriage_return() {
+    let src = "uop s( -- ) {\r    const char *t = \"ab;\r}\r";
+    assert_eq!(
+        errors(src),
+        "\
+error: unterminated string literal
+ --> defs/t.uop:2:21
+  |
+2 |     const char *t = \"ab;
+  |                     ^"
+    );
+}

@@ -36,7 +36,8 @@ fn assert_sane(src: &str, errors: &Diagnostics) {
             "{span:?} outside input"
         );
         assert!(span.line >= 1 && span.col >= 1);
-        let lines = src.split('\n').count() as u32;
+        // `\n`, `\r\n` and a lone `\r` each end a line.
+        let lines = src.replace("\r\n", "\n").split(['\n', '\r']).count() as u32;
         assert!(span.line <= lines, "{span:?} past the last line");
         assert!(d.to_string().starts_with("error: "));
     }
@@ -100,7 +101,7 @@ fn random_token_soup() {
     let pieces = [
         "uop", "helper", "prelude", "uses", "calls", "oparg", "deopt", "x", "i64", "f64", "ptr",
         "(", ")", "{", "}", ",", ":", ";", "--", "->", "-", "///d\n", "//c\n", "/*", "*/", "\"",
-        "'", "\\", "\n", " ", "\t", "OPARG", "DEOPT_IF", "é", "\r\n", "0x1p-3",
+        "'", "\\", "\n", " ", "\t", "OPARG", "DEOPT_IF", "é", "\r\n", "\r", "0x1p-3",
     ];
     let mut rng = Rng(42);
     for _ in 0..3000 {

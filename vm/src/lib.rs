@@ -14,6 +14,7 @@ pub mod program;
 pub mod state;
 pub mod uops;
 pub mod verify;
+mod visible;
 
 use std::fmt;
 

@@ -169,11 +169,12 @@ impl Layout {
         }
     }
 
-    /// Offset of the trampoline that jumps to `symbol`, if one is reserved.
+    /// Offset of the trampoline that jumps to `symbol`, if one is reserved
+    /// (and the offset does not overflow, in a layout built by hand).
     pub fn trampoline(&self, symbol: u16) -> Option<usize> {
         let index = self.trampoline_symbols.binary_search(&symbol).ok()?;
         let size = trampoline::size(self.arch?)?;
-        Some(self.trampoline_offset + index * size)
+        index.checked_mul(size)?.checked_add(self.trampoline_offset)
     }
 
     /// End of the trampolines: `trampoline_offset` if there are none, and
