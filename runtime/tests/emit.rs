@@ -555,6 +555,7 @@ fn far_call_goes_through_a_trampoline_beside_an_address_operand() {
         base + trampoline as u64
     );
     assert_eq!(u64_at(&bytes, trampoline + 6), far);
+}
 
 #[test]
 fn a_trace_wrapping_past_the_top_of_the_address_space_is_refused() {
