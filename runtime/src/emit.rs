@@ -14,18 +14,30 @@ pub use layout::{layout, Layout};
 use crate::stencil::StencilTable;
 use emitter::Emitter;
 
+/// How many per-op values a trace op carries at most.
+pub const MAX_OP_VALUES: usize = 4;
+
 /// One uop of a trace, with the values its holes are patched with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TraceOp {
     /// Uop id: an index into [`StencilTable::uops`].
     pub uop: u16,
-    pub oparg: u32,
-    pub operand: u64,
     /// Index into the trace's ops of the uop whose code `JumpTarget` is.
     pub jump_target: u32,
-    /// The value returned to the VM on a deopt (by convention the op's
-    /// program counter).
-    pub deopt_target: u64,
+    /// The per-op values the VM declared, in the order of
+    /// [`StencilTable::op_values`]; the rest are unused.
+    pub values: [u64; MAX_OP_VALUES],
+}
+
+impl TraceOp {
+    /// An op of `uop` with no jump target and every value zero.
+    pub const fn new(uop: u16) -> TraceOp {
+        TraceOp {
+            uop,
+            jump_target: 0,
+            values: [0; MAX_OP_VALUES],
+        }
+    }
 }
 
 /// Emits the trace into `buf`, which will live at address `base`.

@@ -84,8 +84,8 @@ pub enum EmitError {
         symbol: u16,
         name: Option<&'static str>,
     },
-    /// A shim hole wants a value only an op has (oparg, operand, jump or
-    /// deopt target).
+    /// A shim hole wants a value only an op has (a per-op value or the
+    /// jump target), or a per-op value beyond those a trace op carries.
     ValueOutsideOp { site: HoleSite, value: HoleValue },
     /// The GOT slot of a GOT load is not inside the stencil's data.
     GotSlotOutsideData { site: HoleSite, slot: u64 },
@@ -93,6 +93,8 @@ pub enum EmitError {
     Patch {
         site: HoleSite,
         value: HoleValue,
+        /// The declared name of a per-op value or a symbol's name.
+        name: Option<&'static str>,
         error: PatchError,
     },
 }
@@ -155,8 +157,17 @@ impl fmt::Display for EmitError {
                 f,
                 "{site}: GOT slot at {slot:#x} is not inside the stencil's data"
             ),
-            EmitError::Patch { site, value, error } => {
-                write!(f, "{site}, value {value:?}: {error}")
+            EmitError::Patch {
+                site,
+                value,
+                name,
+                error,
+            } => {
+                write!(f, "{site}, value {value:?}")?;
+                if let Some(name) = name {
+                    write!(f, " ({name})")?;
+                }
+                write!(f, ": {error}")
             }
         }
     }

@@ -134,6 +134,11 @@ pub enum HoleKind {
 }
 
 /// What a hole is patched with. `S = value + addend`.
+///
+/// The first five are built in: every stencil ABI has them. The VM declares
+/// the rest with its uop definitions: per-op values, which each
+/// [`crate::TraceOp`] carries, and per-trace values and helpers, which the
+/// VM resolves by name like any external symbol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
@@ -144,19 +149,17 @@ pub enum HoleValue {
     Data,
     /// Address of the next uop's code: the continuation.
     Continue,
-    /// The uop's oparg (`_JIT_OPARG`).
-    Oparg,
-    /// The uop's 64-bit operand (`_JIT_OPERAND`).
-    Operand,
     /// Address of the code of the uop the trace jumps to (`_JIT_JUMP_TARGET`).
     JumpTarget,
-    /// The value returned to the VM on a deopt (`_JIT_DEOPT_TARGET`).
-    DeoptTarget,
-    /// Address of an external symbol (a helper the VM provides); an index
-    /// into [`crate::StencilTable::symbols`].
-    Symbol(u16),
     /// Zero.
     Zero,
+    /// A per-op value the VM declared: `TraceOp::values[i]`, where `i`
+    /// indexes [`crate::StencilTable::op_values`].
+    OpValue(u8),
+    /// Address of an external symbol (a helper the VM provides) or a
+    /// per-trace value the VM declared; an index into
+    /// [`crate::StencilTable::symbols`].
+    Symbol(u16),
 }
 
 /// A place in a stencil's code or data that is rewritten at emission.

@@ -60,9 +60,9 @@ pub mod patch;
 pub mod stencil;
 pub mod trampoline;
 
-pub use emit::{emit, layout, EmitError, HoleSite, Layout, Section, TraceOp};
+pub use emit::{emit, layout, EmitError, HoleSite, Layout, Section, TraceOp, MAX_OP_VALUES};
 #[cfg(all(feature = "std", any(unix, windows)))]
 pub use exec::{ExecError, ExecutableTrace};
 pub use hole::{Arch, Hole, HoleKind, HoleValue};
 pub use patch::{patch, relax_x86_64_got_load, PatchError};
-pub use stencil::{Stencil, StencilTable, UopInfo, ValueType};
+pub use stencil::{Stencil, StencilTable, UopInfo, ValueInfo, ValueType};

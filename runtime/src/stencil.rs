@@ -32,11 +32,18 @@ pub struct UopInfo {
     pub inputs: &'static [ValueType],
     /// Stack outputs, bottom first.
     pub outputs: &'static [ValueType],
-    pub uses_oparg: bool,
-    pub uses_operand: bool,
-    pub uses_jump_target: bool,
-    pub uses_deopt: bool,
+    /// The values the uop uses: per-op and per-trace values the VM
+    /// declared, and `jump_target`, in declaration order.
+    pub uses: &'static [&'static str],
     pub helpers: &'static [&'static str],
+}
+
+/// A value the VM declared with its uop definitions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValueInfo {
+    pub name: &'static str,
+    /// Width in bits (32 or 64): the VM must give a value that fits.
+    pub bits: u8,
 }
 
 /// All stencils of one target.
@@ -55,8 +62,15 @@ pub struct StencilTable {
     pub uops: &'static [Stencil],
     /// Indexed by uop id.
     pub info: &'static [UopInfo],
-    /// External symbols referenced by `HoleValue::Symbol(i)`.
+    /// External symbols referenced by `HoleValue::Symbol(i)`: helpers and
+    /// per-trace values, both resolved by the VM by name.
     pub symbols: &'static [&'static str],
+    /// The per-op values, in the order of `TraceOp::values`
+    /// (`HoleValue::OpValue(i)` is `op_values[i]`).
+    pub op_values: &'static [ValueInfo],
+    /// The per-trace values the VM declared; each one the stencils use is
+    /// also in `symbols`.
+    pub trace_values: &'static [ValueInfo],
 }
 
 impl StencilTable {
@@ -66,5 +80,10 @@ impl StencilTable {
             .iter()
             .position(|u| u.name == name)
             .map(|i| i as u16)
+    }
+
+    /// The index in `TraceOp::values` of the per-op value with this name.
+    pub fn op_value(&self, name: &str) -> Option<usize> {
+        self.op_values.iter().position(|v| v.name == name)
     }
 }

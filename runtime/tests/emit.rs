@@ -325,7 +325,8 @@ fn value_out_of_range_names_the_hole() {
                 offset: 2,
                 kind: HoleKind::Abs32Signed,
             },
-            value: HoleValue::Oparg,
+            value: HoleValue::OpValue(0),
+            name: Some("oparg"),
             error: PatchError::OutOfRange {
                 kind: HoleKind::Abs32Signed,
                 location: 0x7000_0000_0000 + 8 + 2,
@@ -334,7 +335,8 @@ fn value_out_of_range_names_the_hole() {
         }
     );
     let text = error.to_string();
-    assert!(text.starts_with("op 0 (add_oparg), Abs32Signed code hole at +0x2, value Oparg:"));
+    assert!(text
+        .starts_with("op 0 (add_oparg), Abs32Signed code hole at +0x2, value OpValue(0) (oparg):"));
 }
 
 #[test]
@@ -405,7 +407,7 @@ fn shim_cannot_use_op_values() {
     static SHIM_HOLES: [Hole; 1] = [Hole {
         offset: 2,
         kind: HoleKind::Abs32,
-        value: HoleValue::Oparg,
+        value: HoleValue::OpValue(0),
         addend: 0,
     }];
     let table = StencilTable {
@@ -417,7 +419,7 @@ fn shim_cannot_use_op_values() {
     };
     let error = emit_error(&table, &[op(RETURN)], &[]);
     assert!(
-        matches!(error, EmitError::ValueOutsideOp { site, value: HoleValue::Oparg }
+        matches!(error, EmitError::ValueOutsideOp { site, value: HoleValue::OpValue(0) }
             if site.op.is_none() && site.uop == "shim"),
         "{error:?}"
     );
@@ -492,6 +494,8 @@ static ADDRESS_TAKEN_TABLE: StencilTable = StencilTable {
     uops: &ADDRESS_TAKEN,
     info: &[table::info("take_address"), table::info("call")],
     symbols: &["helper"],
+    op_values: &OP_VALUES,
+    trace_values: &[],
 };
 
 #[test]
@@ -505,7 +509,9 @@ fn far_address_operand_is_an_error_not_a_trampoline() {
     let mut buf = vec![0; layout.len];
     let error = emit(&ADDRESS_TAKEN_TABLE, &ops, &layout, &[far], &mut buf, base).unwrap_err();
     match &error {
-        EmitError::Patch { site, value, error } => {
+        EmitError::Patch {
+            site, value, error, ..
+        } => {
             assert_eq!(
                 (site.op, site.uop, site.offset),
                 (Some(0), "take_address", 3)
@@ -517,9 +523,9 @@ fn far_address_operand_is_an_error_not_a_trampoline() {
         other => panic!("{other:?}"),
     }
     assert!(
-        error
-            .to_string()
-            .starts_with("op 0 (take_address), PcRel32 code hole at +0x3, value Symbol(0): "),
+        error.to_string().starts_with(
+            "op 0 (take_address), PcRel32 code hole at +0x3, value Symbol(0) (helper): "
+        ),
         "{error}"
     );
     // In reach, the same `lea` computes the symbol's address.

@@ -3,7 +3,23 @@
 
 use runtime::{
     emit, layout, Arch, Hole, HoleKind, HoleValue, Stencil, StencilTable, TraceOp, UopInfo,
+    ValueInfo,
 };
+
+static OP_VALUES: [ValueInfo; 3] = [
+    ValueInfo {
+        name: "a",
+        bits: 32,
+    },
+    ValueInfo {
+        name: "b",
+        bits: 64,
+    },
+    ValueInfo {
+        name: "c",
+        bits: 64,
+    },
+];
 
 /// xorshift64*: deterministic, so a failure always reproduces.
 struct Random(u64);
@@ -62,10 +78,12 @@ const VALUES: &[HoleValue] = &[
     HoleValue::Code,
     HoleValue::Data,
     HoleValue::Continue,
-    HoleValue::Oparg,
-    HoleValue::Operand,
+    HoleValue::OpValue(0),
+    HoleValue::OpValue(1),
     HoleValue::JumpTarget,
-    HoleValue::DeoptTarget,
+    HoleValue::OpValue(2),
+    // Beyond the values a trace op carries: an error, never a panic.
+    HoleValue::OpValue(7),
     HoleValue::Symbol(0),
     HoleValue::Symbol(1),
     HoleValue::Symbol(2),
@@ -113,7 +131,11 @@ fn plausible(random: &mut Random, arch: Arch, shim: bool) -> (HoleKind, HoleValu
     let number = random.pick(if shim {
         &[HoleValue::Zero][..]
     } else {
-        &[HoleValue::Oparg, HoleValue::DeoptTarget, HoleValue::Zero][..]
+        &[
+            HoleValue::OpValue(0),
+            HoleValue::OpValue(2),
+            HoleValue::Zero,
+        ][..]
     });
     let symbol = HoleValue::Symbol(random.below(3) as u16);
     let target = random.pick(&[in_trace, symbol]);
@@ -263,10 +285,7 @@ fn table(random: &mut Random) -> StencilTable {
             name,
             inputs: &[],
             outputs: &[],
-            uses_oparg: false,
-            uses_operand: false,
-            uses_jump_target: false,
-            uses_deopt: false,
+            uses: &[],
             helpers: &[],
         })
         .collect();
@@ -313,6 +332,8 @@ fn table(random: &mut Random) -> StencilTable {
         uops: leak(uops),
         info: leak(info),
         symbols: &["f", "g", "h"],
+        op_values: &OP_VALUES,
+        trace_values: &[],
     }
 }
 
@@ -321,10 +342,13 @@ fn ops(random: &mut Random) -> Vec<TraceOp> {
     (0..len)
         .map(|_| TraceOp {
             uop: random.below(4) as u16,
-            oparg: random.pick(&[0, 7, 0x8000_0000, u32::MAX]),
-            operand: random.pick(&[0, 0x1234, 0xFFFF_FFFF_FFFF_FFF0, 0x7F00_0000_1000]),
             jump_target: random.below(len + 1) as u32,
-            deopt_target: random.below(100),
+            values: [
+                u64::from(random.pick(&[0, 7, 0x8000_0000, u32::MAX])),
+                random.pick(&[0, 0x1234, 0xFFFF_FFFF_FFFF_FFF0, 0x7F00_0000_1000]),
+                random.below(100),
+                0,
+            ],
         })
         .collect()
 }
