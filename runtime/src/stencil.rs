@@ -84,6 +84,9 @@ impl StencilTable {
 
     /// The index in `TraceOp::values` of the per-op value with this name.
     pub fn op_value(&self, name: &str) -> Option<usize> {
-        self.op_values.iter().position(|v| v.name == name)
+        self.op_values
+            .iter()
+            .position(|v| v.name == name)
+            .filter(|&i| i < crate::emit::MAX_OP_VALUES)
     }
 }

@@ -9,15 +9,22 @@ use std::fmt::Write;
 use runtime::HoleKind;
 
 use crate::lower::{self, Layout, LowerError, Placement};
-use crate::model::{Hole, StencilGroup, Value};
+use crate::model::{DeclaredValues, Hole, StencilGroup, Value};
 use crate::target::Target;
 
 /// Bytes per line of a hex dump.
 const HEX_WIDTH: usize = 16;
 
-/// Lower `object` as uop `name` and render the result.
-pub fn inspect(object: &[u8], target: &Target, name: &str) -> Result<String, LowerError> {
-    let (group, layout) = lower::lower_with_layout(object, target, name)?;
+/// Lower `object` as uop `name` with the VM's declared hole `values` and
+/// render the result. A `_JIT_*` symbol nobody declared is shown as
+/// `undeclared`, never as a helper.
+pub fn inspect(
+    object: &[u8],
+    target: &Target,
+    name: &str,
+    values: &DeclaredValues,
+) -> Result<String, LowerError> {
+    let (group, layout) = lower::lower_with_layout(object, target, name, values)?;
     Ok(render(&group, &layout, target))
 }
 
@@ -176,12 +183,11 @@ pub fn value_name(value: &Value) -> String {
         Value::Code => "code".into(),
         Value::Data => "data".into(),
         Value::Continue => "continue".into(),
-        Value::Oparg => "oparg".into(),
-        Value::Operand => "operand".into(),
         Value::JumpTarget => "jump_target".into(),
-        Value::DeoptTarget => "deopt_target".into(),
         Value::Zero => "zero".into(),
+        Value::OpValue(name) => format!("value {name}"),
         Value::Symbol(name) => format!("symbol {name}"),
+        Value::Undeclared(name) => format!("undeclared {name}"),
     }
 }
 

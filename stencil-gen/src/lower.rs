@@ -12,7 +12,7 @@ use std::fmt;
 
 use runtime::{Arch, HoleKind};
 
-use crate::model::{Hole, StencilGroup, Value};
+use crate::model::{DeclaredValues, Hole, StencilGroup, Value};
 use crate::obj::{
     self, insn, ObjError, ObjectFile, RelocTarget, Relocation, SectionKind, SymbolPlace,
 };
@@ -212,9 +212,16 @@ pub struct Placement {
     pub size: u64,
 }
 
-/// Lower one object file, built for uop `name`, into a stencil.
-pub fn lower(object: &[u8], target: &Target, name: &str) -> Result<StencilGroup, LowerError> {
-    lower_with_layout(object, target, name).map(|(group, _)| group)
+/// Lower one object file, built for uop `name`, into a stencil. `values`
+/// are the hole values the VM declared: a `_JIT_*` symbol that is not one
+/// of them (nor built in) becomes [`Value::Undeclared`].
+pub fn lower(
+    object: &[u8],
+    target: &Target,
+    name: &str,
+    values: &DeclaredValues,
+) -> Result<StencilGroup, LowerError> {
+    lower_with_layout(object, target, name, values).map(|(group, _)| group)
 }
 
 /// [`lower`], also saying where each section and the GOT went.
@@ -222,6 +229,7 @@ pub fn lower_with_layout(
     object: &[u8],
     target: &Target,
     name: &str,
+    values: &DeclaredValues,
 ) -> Result<(StencilGroup, Layout), LowerError> {
     let fail = |kind| LowerError {
         uop: name.to_string(),
@@ -241,7 +249,7 @@ pub fn lower_with_layout(
             target: target.arch,
         }));
     }
-    Lowering::new(&file, target).run(name).map_err(fail)
+    Lowering::new(&file, target, values).run(name).map_err(fail)
 }
 
 /// Which part of the stencil a section was placed in, and where.
@@ -254,6 +262,7 @@ enum Part {
 struct Lowering<'a> {
     file: &'a ObjectFile,
     target: &'a Target,
+    values: &'a DeclaredValues,
     code: Vec<u8>,
     data: Vec<u8>,
     data_align: u64,
@@ -270,10 +279,11 @@ struct Lowering<'a> {
 }
 
 impl<'a> Lowering<'a> {
-    fn new(file: &'a ObjectFile, target: &'a Target) -> Self {
+    fn new(file: &'a ObjectFile, target: &'a Target, values: &'a DeclaredValues) -> Self {
         Lowering {
             file,
             target,
+            values,
             code: Vec::new(),
             data: Vec::new(),
             data_align: 1,
@@ -452,7 +462,7 @@ impl<'a> Lowering<'a> {
     fn address_through_got(&mut self, hole: Hole) -> Hole {
         let outside = matches!(
             hole.value,
-            Value::Symbol(_) | Value::Oparg | Value::Operand | Value::DeoptTarget
+            Value::Symbol(_) | Value::OpValue(_) | Value::Undeclared(_)
         );
         let at = hole.offset as usize;
         if self.file.arch != Arch::X86_64
@@ -604,14 +614,9 @@ impl<'a> Lowering<'a> {
     /// The hole value an undefined symbol stands for.
     fn external(&self, name: &str) -> Value {
         let bare = name.strip_prefix(self.target.symbol_prefix).unwrap_or(name);
-        match bare {
-            "_JIT_CONTINUE" => Value::Continue,
-            "_JIT_JUMP_TARGET" => Value::JumpTarget,
-            "_JIT_OPARG" => Value::Oparg,
-            "_JIT_OPERAND" => Value::Operand,
-            "_JIT_DEOPT_TARGET" => Value::DeoptTarget,
-            _ => Value::Symbol(bare.to_string()),
-        }
+        self.values
+            .value_of(bare)
+            .unwrap_or_else(|| Value::Symbol(bare.to_string()))
     }
 
     /// Data offset of the GOT slot holding `content`, allocated on first

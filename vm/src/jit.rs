@@ -87,6 +87,12 @@ pub enum JitError {
         uop: &'static str,
         target: &'static str,
     },
+    /// The table's ABI does not declare a per-op value the VM gives every
+    /// op (or declares more than a trace op carries).
+    MissingValue {
+        value: &'static str,
+        target: &'static str,
+    },
     /// The table's uop has another stack effect or other immediates than
     /// the interpreter's.
     SignatureMismatch { uop: &'static str, diff: String },
@@ -107,6 +113,10 @@ impl fmt::Display for JitError {
             JitError::MissingUop { uop, target } => {
                 write!(f, "the stencil table for {target} has no uop `{uop}`")
             }
+            JitError::MissingValue { value, target } => write!(
+                f,
+                "the stencil table for {target} declares no per-op value `{value}`"
+            ),
             JitError::SignatureMismatch { uop, diff } => write!(
                 f,
                 "uop `{uop}` in the stencil table differs from the interpreter's: {diff}"
@@ -136,6 +146,15 @@ pub fn host_table() -> Option<&'static StencilTable> {
 /// One trace op per instruction, for any stencil table: op `i` is pc `i`,
 /// jumps name target pcs and every op deopts to its own pc.
 pub fn compile_ops(table: &StencilTable, program: &Program) -> Result<Vec<TraceOp>, JitError> {
+    let slot = |name: &'static str| {
+        table
+            .op_value(name)
+            .ok_or(JitError::MissingValue {
+                value: name,
+                target: table.target,
+            })
+    };
+    let (oparg, operand, deopt_target) = (slot("oparg")?, slot("operand")?, slot("deopt_target")?);
     program
         .instrs
         .iter()
@@ -149,13 +168,12 @@ pub fn compile_ops(table: &StencilTable, program: &Program) -> Result<Vec<TraceO
             if let Some(diff) = signature_mismatch(&table.info[uop as usize], instr.op) {
                 return Err(JitError::SignatureMismatch { uop: name, diff });
             }
-            Ok(TraceOp {
-                uop,
-                oparg: instr.oparg,
-                operand: instr.operand,
-                jump_target: instr.target,
-                deopt_target: pc as u64,
-            })
+            let mut op = TraceOp::new(uop);
+            op.jump_target = instr.target;
+            op.values[oparg] = u64::from(instr.oparg);
+            op.values[operand] = instr.operand;
+            op.values[deopt_target] = pc as u64;
+            Ok(op)
         })
         .collect()
 }
