@@ -40,6 +40,16 @@ pub struct Args {
     /// and exit with status 1 if it is stale.
     #[arg(long)]
     check: bool,
+    /// Format of the `--check` report on stdout: `text`, or `json` for tools
+    /// (docs/json-output.md; the summary then goes to stderr).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text, requires = "check")]
+    format: ReportFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
 }
 
 pub fn run(args: &Args) -> Result<(), String> {
@@ -77,9 +87,9 @@ pub fn run(args: &Args) -> Result<(), String> {
     };
     display.finish();
     let generation = generation.map_err(|e| e.to_string())?;
-    print_report(&generation);
+    print_report(&generation, args.format == ReportFormat::Json);
     if args.check {
-        check(&generation, &out)
+        check(&generation, &out, args.format)
     } else {
         for file in &generation.files {
             println!("  wrote {}", out.join(&file.path).display());
@@ -88,7 +98,8 @@ pub fn run(args: &Args) -> Result<(), String> {
     }
 }
 
-fn print_report(generation: &Generation) {
+/// The generation's summary, on stderr when stdout carries JSON.
+fn print_report(generation: &Generation, to_stderr: bool) {
     let report = &generation.report;
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
@@ -96,26 +107,36 @@ fn print_report(generation: &Generation) {
     for (unit, why) in &report.rejected {
         eprintln!("warning: rebuilt the stencil cache entry of {unit}: {why}");
     }
-    println!(
+    let say = |line: String| {
+        if to_stderr {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    say(format!(
         "generated {} uops for {} with clang {} ({})",
         report.uops,
         report.targets.join(", "),
         report.llvm_version,
         report.clang_path.display()
-    );
-    println!("{}", progress::summary(report));
-    println!(
+    ));
+    say(progress::summary(report));
+    say(format!(
         "{} jobs; compile phase {:.2?}, clang summed {:.2?}",
         report.jobs, report.compile_time, report.clang_time
-    );
+    ));
 }
 
 /// Compare `generation` with the files in `out` and print what differs;
 /// an error when anything is stale.
-fn check(generation: &Generation, out: &Path) -> Result<(), String> {
+fn check(generation: &Generation, out: &Path, format: ReportFormat) -> Result<(), String> {
     let found_llvm = generation.report.llvm_version.to_string();
     let report = stencil_gen::check::check(generation, out, &found_llvm);
-    println!("{report}");
+    match format {
+        ReportFormat::Text => println!("{report}"),
+        ReportFormat::Json => print!("{}", report.to_json()),
+    }
     if report.is_fresh() {
         Ok(())
     } else {
