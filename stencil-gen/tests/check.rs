@@ -396,7 +396,7 @@ fn a_changed_hole_and_doc_are_named_with_their_values() {
     assert_eq!(names, ["branch_if_lt", "nop"], "{shown}");
     assert!(
         shown.contains(&format!(
-            "\n  uop branch_if_lt: code holes 1 changed\n    code hole changed: {offset} pc_rel32 zero {addend:+} -> {offset} pc_rel32 continue {addend:+}\n"
+            "\n  uop branch_if_lt: code holes 1 changed\n    code hole changed: {offset} x86_branch32 zero {addend:+} -> {offset} x86_branch32 continue {addend:+}\n"
         )),
         "{shown}"
     );
