@@ -70,6 +70,9 @@ pub enum WriteError {
     Journal { path: PathBuf, reason: String },
     /// Every file was written, but a temporary file could not be removed.
     Cleanup { path: PathBuf, error: io::Error },
+    /// Every file was written, but a directory could not be flushed to
+    /// disk; the next run settles the write.
+    Flush { path: PathBuf, error: io::Error },
 }
 
 impl fmt::Display for WriteError {
@@ -128,6 +131,11 @@ impl fmt::Display for WriteError {
                 f,
                 "wrote every file, but cannot remove the temporary file {}: {error}; \
                  the next run removes it",
+                path.display()
+            ),
+            WriteError::Flush { path, error } => write!(
+                f,
+                "wrote every file, but cannot flush {} to disk: {error}",
                 path.display()
             ),
         }

@@ -187,19 +187,25 @@ pub fn write_outputs(
         }
     }
     recover_locked(out_dir, &dirs, &steps)?;
-    let targets = check_targets(files, out_dir)?;
+    let destinations = check_destinations(files, out_dir)?;
 
-    if let Err(error) = stage(files, &targets, &steps) {
-        remove_temporaries(&targets);
+    if let Err(error) = stage(files, &destinations, &steps) {
+        remove_temporaries(&destinations);
         return Err(error);
     }
     let journal = out_dir.join(JOURNAL);
-    let committed = write_journal(out_dir, &targets, State::Commit, &steps, Action::Commit);
+    let committed = write_journal(
+        out_dir,
+        &destinations,
+        State::Commit,
+        &steps,
+        Action::Commit,
+    );
     if let Err(error) = committed {
-        // The journal may be in place with its directory not flushed: it
-        // goes last, so that a commit it names never lacks its new files
-        // while their old ones are gone.
-        remove_temporaries(&targets);
+        // The rename may have happened before the directory failed to
+        // flush: the journal goes last, so that a crash in between leaves
+        // a journal with no new file to finish, and the old files.
+        remove_temporaries(&destinations);
         let _ = fs::remove_file(out_dir.join(JOURNAL_TEMP));
         let _ = fs::remove_file(&journal);
         return Err(WriteError::Io {
@@ -208,26 +214,26 @@ pub fn write_outputs(
         });
     }
 
-    for target in &targets {
-        let renamed = steps.run(Action::Rename, &target.dest, || {
-            fs::rename(target.new_file(), &target.dest)
+    for destination in &destinations {
+        let renamed = steps.run(Action::Rename, &destination.dest, || {
+            fs::rename(destination.new_file(), &destination.dest)
         });
         if let Err(error) = renamed {
             // Undo what was renamed, so that nothing changed. Temporary
             // files that cannot be removed now are removed by the next run.
-            undo(out_dir, &targets, &steps)?;
-            let _ = finish(out_dir, &targets, &steps);
+            undo(out_dir, &destinations, &steps)?;
+            let _ = finish(out_dir, &destinations, &steps);
             return Err(WriteError::Io {
-                path: target.dest.clone(),
+                path: destination.dest.clone(),
                 error,
             });
         }
     }
-    sync_dirs(targets.iter().map(|t| t.dest.as_path())).map_err(|error| WriteError::Io {
-        path: out_dir.to_path_buf(),
-        error,
-    })?;
-    finish(out_dir, &targets, &steps)
+    // Committed: a failure from here on leaves the new files in place,
+    // and the journal for the next run to settle.
+    sync_dirs(destinations.iter().map(|t| t.dest.as_path()))
+        .map_err(|(path, error)| WriteError::Flush { path, error })?;
+    finish(out_dir, &destinations, &steps)
 }
 
 /// Finish or undo a generation that a killed run left in `out_dir`, and
@@ -264,7 +270,10 @@ fn lock_error(out_dir: &Path, error: LockError) -> WriteError {
 }
 
 /// Every destination, checked to be able to take a file.
-fn check_targets(files: &[OutputFile], out_dir: &Path) -> Result<Vec<Destination>, WriteError> {
+fn check_destinations(
+    files: &[OutputFile],
+    out_dir: &Path,
+) -> Result<Vec<Destination>, WriteError> {
     files
         .iter()
         .map(|file| {
@@ -325,37 +334,35 @@ fn relative_text(path: &Path) -> Option<String> {
 /// directories.
 fn stage(
     files: &[OutputFile],
-    targets: &[Destination],
+    destinations: &[Destination],
     steps: &Steps<'_>,
 ) -> Result<(), WriteError> {
-    for (file, target) in files.iter().zip(targets) {
+    for (file, destination) in files.iter().zip(destinations) {
         let io_error = |error| WriteError::Io {
-            path: target.dest.clone(),
+            path: destination.dest.clone(),
             error,
         };
-        if let Some(dir) = target.dest.parent() {
+        if let Some(dir) = destination.dest.parent() {
             fs::create_dir_all(dir).map_err(io_error)?;
         }
         steps
-            .run(Action::WriteNew, &target.new_file(), || {
-                write_synced(&target.new_file(), &file.bytes)
+            .run(Action::WriteNew, &destination.new_file(), || {
+                write_synced(&destination.new_file(), &file.bytes)
             })
             .map_err(io_error)?;
     }
-    for target in targets.iter().filter(|t| t.existed) {
+    for destination in destinations.iter().filter(|t| t.existed) {
         steps
-            .run(Action::KeepOld, &target.old_file(), || {
-                keep_old(&target.dest, &target.old_file())
+            .run(Action::KeepOld, &destination.old_file(), || {
+                keep_old(&destination.dest, &destination.old_file())
             })
             .map_err(|error| WriteError::Io {
-                path: target.dest.clone(),
+                path: destination.dest.clone(),
                 error,
             })?;
     }
-    sync_dirs(targets.iter().map(|t| t.dest.as_path())).map_err(|error| WriteError::Io {
-        path: targets.first().map(|t| t.dest.clone()).unwrap_or_default(),
-        error,
-    })
+    sync_dirs(destinations.iter().map(|t| t.dest.as_path()))
+        .map_err(|(path, error)| WriteError::Io { path, error })
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -377,12 +384,12 @@ fn keep_old(dest: &Path, old: &Path) -> io::Result<()> {
     File::open(old)?.sync_all()
 }
 
-/// Remove the new files and undo copies of `targets`, as far as possible;
+/// Remove the new files and undo copies of `destinations`, as far as possible;
 /// what stays is removed by the next run's recovery.
-fn remove_temporaries(targets: &[Destination]) {
-    for target in targets {
-        let _ = fs::remove_file(target.new_file());
-        let _ = fs::remove_file(target.old_file());
+fn remove_temporaries(destinations: &[Destination]) {
+    for destination in destinations {
+        let _ = fs::remove_file(destination.new_file());
+        let _ = fs::remove_file(destination.old_file());
     }
 }
 
@@ -406,15 +413,19 @@ impl State {
 /// place as one step (`action`), then flush the directory.
 fn write_journal(
     out_dir: &Path,
-    targets: &[Destination],
+    destinations: &[Destination],
     state: State,
     steps: &Steps<'_>,
     action: Action,
 ) -> io::Result<()> {
     let mut text = format!("{JOURNAL_HEADER}\n{}\n", state.word());
-    for target in targets {
-        let kind = if target.existed { "replace" } else { "create" };
-        text.push_str(&format!("{kind} {}\n", target.relative));
+    for destination in destinations {
+        let kind = if destination.existed {
+            "replace"
+        } else {
+            "create"
+        };
+        text.push_str(&format!("{kind} {}\n", destination.relative));
     }
     text.push_str("end\n");
     let temp = out_dir.join(JOURNAL_TEMP);
@@ -447,10 +458,10 @@ fn read_journal(out_dir: &Path) -> Result<Option<(State, Vec<Destination>)>, Wri
         Some("undo") => State::Undo,
         _ => return Err(bad("its second line is neither `commit` nor `undo`")),
     };
-    let mut targets = Vec::new();
+    let mut destinations = Vec::new();
     for line in lines.by_ref() {
         if line == "end" {
-            return Ok(Some((state, targets)));
+            return Ok(Some((state, destinations)));
         }
         let (kind, relative) = line
             .split_once(' ')
@@ -465,7 +476,7 @@ fn read_journal(out_dir: &Path) -> Result<Option<(State, Vec<Destination>)>, Wri
                 "{relative:?} is not a path inside the directory"
             )));
         }
-        targets.push(Destination {
+        destinations.push(Destination {
             relative: relative.to_string(),
             dest: out_dir.join(relative),
             existed,
@@ -478,36 +489,32 @@ fn read_journal(out_dir: &Path) -> Result<Option<(State, Vec<Destination>)>, Wri
 /// file in `dirs` and those the journal names.
 fn recover_locked(out_dir: &Path, dirs: &[PathBuf], steps: &Steps<'_>) -> Result<(), WriteError> {
     let mut dirs = dirs.to_vec();
-    if let Some((state, targets)) = read_journal(out_dir)? {
+    if let Some((state, destinations)) = read_journal(out_dir)? {
         match state {
             State::Commit => {
-                let forward = targets.iter().try_for_each(|target| {
-                    if target.new_file().exists() {
-                        if let Some(dir) = target.dest.parent() {
+                let forward = destinations.iter().try_for_each(|destination| {
+                    if destination.new_file().exists() {
+                        if let Some(dir) = destination.dest.parent() {
                             fs::create_dir_all(dir)?;
                         }
-                        steps.run(Action::Rename, &target.dest, || {
-                            fs::rename(target.new_file(), &target.dest)
+                        steps.run(Action::Rename, &destination.dest, || {
+                            fs::rename(destination.new_file(), &destination.dest)
                         })?;
                     }
                     Ok::<(), io::Error>(())
                 });
                 if forward.is_err() {
-                    undo(out_dir, &targets, steps)?;
+                    undo(out_dir, &destinations, steps)?;
                 } else {
-                    sync_dirs(targets.iter().map(|t| t.dest.as_path())).map_err(|error| {
-                        WriteError::Io {
-                            path: out_dir.to_path_buf(),
-                            error,
-                        }
-                    })?;
+                    sync_dirs(destinations.iter().map(|t| t.dest.as_path()))
+                        .map_err(|(path, error)| WriteError::Flush { path, error })?;
                 }
             }
-            State::Undo => undo(out_dir, &targets, steps)?,
+            State::Undo => undo(out_dir, &destinations, steps)?,
         }
-        finish(out_dir, &targets, steps)?;
+        finish(out_dir, &destinations, steps)?;
         dirs.extend(
-            targets
+            destinations
                 .iter()
                 .filter_map(|t| t.dest.parent().map(Path::to_path_buf)),
         );
@@ -524,40 +531,46 @@ fn recover_locked(out_dir: &Path, dirs: &[PathBuf], steps: &Steps<'_>) -> Result
 /// an undo journal (so that a run killed now is undone too, never finished
 /// half-way), put each undo copy back, and remove each file that did not
 /// exist before. The undo journal stays until [`finish`].
-fn undo(out_dir: &Path, targets: &[Destination], steps: &Steps<'_>) -> Result<(), WriteError> {
+fn undo(out_dir: &Path, destinations: &[Destination], steps: &Steps<'_>) -> Result<(), WriteError> {
     let unfinished = |path: PathBuf, error| WriteError::Unfinished {
         dir: out_dir.to_path_buf(),
         path,
         error,
     };
-    write_journal(out_dir, targets, State::Undo, steps, Action::MarkUndo)
+    write_journal(out_dir, destinations, State::Undo, steps, Action::MarkUndo)
         .map_err(|error| unfinished(out_dir.join(JOURNAL), error))?;
-    for target in targets {
-        let (old, new) = (target.old_file(), target.new_file());
-        if target.existed {
+    for destination in destinations {
+        let (old, new) = (destination.old_file(), destination.new_file());
+        if destination.existed {
             // A destination not yet replaced is the undo copy's own file;
             // renaming one name of a file over another changes nothing.
             if old.exists() {
                 steps
-                    .run(Action::Undo, &target.dest, || {
-                        fs::rename(&old, &target.dest)
+                    .run(Action::Undo, &destination.dest, || {
+                        fs::rename(&old, &destination.dest)
                     })
-                    .map_err(|error| unfinished(target.dest.clone(), error))?;
+                    .map_err(|error| unfinished(destination.dest.clone(), error))?;
             }
-        } else if !new.exists() && fs::symlink_metadata(&target.dest).is_ok() {
+        } else if !new.exists() && fs::symlink_metadata(&destination.dest).is_ok() {
             steps
-                .run(Action::Undo, &target.dest, || fs::remove_file(&target.dest))
-                .map_err(|error| unfinished(target.dest.clone(), error))?;
+                .run(Action::Undo, &destination.dest, || {
+                    fs::remove_file(&destination.dest)
+                })
+                .map_err(|error| unfinished(destination.dest.clone(), error))?;
         }
     }
-    sync_dirs(targets.iter().map(|t| t.dest.as_path()))
-        .map_err(|error| unfinished(out_dir.to_path_buf(), error))
+    sync_dirs(destinations.iter().map(|t| t.dest.as_path()))
+        .map_err(|(path, error)| unfinished(path, error))
 }
 
 /// Step 7: remove the new files left (after an undo), the undo copies, and
 /// last the journal.
-fn finish(out_dir: &Path, targets: &[Destination], steps: &Steps<'_>) -> Result<(), WriteError> {
-    let mut temporaries: Vec<PathBuf> = targets
+fn finish(
+    out_dir: &Path,
+    destinations: &[Destination],
+    steps: &Steps<'_>,
+) -> Result<(), WriteError> {
+    let mut temporaries: Vec<PathBuf> = destinations
         .iter()
         .flat_map(|t| [t.new_file(), t.old_file()])
         .collect();
@@ -627,12 +640,14 @@ fn old_temporary_is_left(name: &str) -> bool {
         && pid.parse().is_ok_and(lock::process_is_gone)
 }
 
-/// Flush the directories holding `paths`, so that renames in them last.
-fn sync_dirs<'a>(paths: impl Iterator<Item = &'a Path>) -> io::Result<()> {
+/// Flush the directories holding `paths`, so that renames in them last;
+/// the directory that could not be flushed, with the error.
+fn sync_dirs<'a>(paths: impl Iterator<Item = &'a Path>) -> Result<(), (PathBuf, io::Error)> {
     let mut dirs: Vec<&Path> = paths.filter_map(Path::parent).collect();
     dirs.sort();
     dirs.dedup();
-    dirs.into_iter().try_for_each(sync_dir)
+    dirs.into_iter()
+        .try_for_each(|dir| sync_dir(dir).map_err(|error| (dir.to_path_buf(), error)))
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
