@@ -33,6 +33,10 @@ pub struct Args {
     /// Stencil cache directory (default: target/stencil-cache in the workspace).
     #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
     cache_dir: Option<PathBuf>,
+    /// Kill a clang, llvm-objdump or llvm-readelf run that takes longer than
+    /// this (default: $STENCIL_TOOL_TIMEOUT, else 120).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    tool_timeout: Option<u64>,
     /// Print each clang and llvm-objdump command line.
     #[arg(long, short)]
     verbose: bool,
@@ -73,6 +77,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     opts.llvm_bin_dir = args.llvm_bin_dir.as_deref().map(from_cwd);
     opts.jobs = args.jobs.map(usize::from);
     opts.llvm_major = PINNED_LLVM_MAJOR;
+    opts.tool_timeout = args.tool_timeout.map(std::time::Duration::from_secs);
     if args.no_cache {
         opts.cache_dir = None;
     } else if let Some(dir) = &args.cache_dir {
