@@ -3,8 +3,11 @@
 //!
 //! * emission: patching each benchmark program's trace into a buffer,
 //!   against a memcpy of the same bytes, and
-//! * run time: the JIT against the interpreter on each benchmark program,
-//!   both from the VM's suite (`vm bench-suite`, built in release);
+//! * run time: the JIT against the interpreter, and against each benchmark
+//!   program's native baseline (its algorithm in C, `vm/programs/NAME.c`,
+//!   built by clang 19 at `-O0` and `-O2` into `target/bench-native/`),
+//!   with the size of the host's stencil table; all from the VM's suite
+//!   (`vm bench-suite`, built in release);
 //! * generation: a full generation with a cold stencil cache, against the
 //!   clang invocations of the same translation units alone; a generation
 //!   with nothing changed and a warm cache; and one with one uop changed
@@ -36,13 +39,17 @@ pub struct Args {
     /// Skip the VM's suite (emission and run time).
     #[arg(long)]
     no_vm: bool,
+    /// Leave the native baselines (C built by clang 19) out of the run-time table.
+    #[arg(long)]
+    no_native: bool,
 }
 
 pub fn run(args: &Args) -> Result<(), String> {
     let root = crate::workspace_root();
     if !args.no_vm {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
+        let mut suite = Command::new(cargo);
+        suite
             .current_dir(&root)
             .args([
                 "run",
@@ -56,7 +63,15 @@ pub fn run(args: &Args) -> Result<(), String> {
             ])
             .arg(args.runs.max(1).to_string())
             .arg("--programs")
-            .arg(root.join("vm/programs"))
+            .arg(root.join("vm/programs"));
+        if args.no_native {
+            suite.arg("--no-native");
+        } else {
+            suite
+                .arg("--native-dir")
+                .arg(target_dir(&root).join("bench-native"));
+        }
+        let status = suite
             .status()
             .map_err(|e| format!("cannot run cargo: {e}"))?;
         if !status.success() {
@@ -68,6 +83,14 @@ pub fn run(args: &Args) -> Result<(), String> {
         generation(&root, targets, args.runs.clamp(1, 3))?;
     }
     Ok(())
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR`, else `target/` in the root.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
