@@ -82,7 +82,7 @@ pub fn run(args: &Args) -> Result<(), String> {
         check(&generation, &out)
     } else {
         for file in &generation.files {
-            println!("  wrote {}", out.join(&file.path).display());
+            outln!("  wrote {}", out.join(&file.path).display());
         }
         Ok(())
     }
@@ -91,22 +91,24 @@ pub fn run(args: &Args) -> Result<(), String> {
 fn print_report(generation: &Generation) {
     let report = &generation.report;
     for warning in &report.warnings {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     for (unit, why) in &report.rejected {
-        eprintln!("warning: rebuilt the stencil cache entry of {unit}: {why}");
+        errln!("warning: rebuilt the stencil cache entry of {unit}: {why}");
     }
-    println!(
+    outln!(
         "generated {} uops for {} with clang {} ({})",
         report.uops,
         report.targets.join(", "),
         report.llvm_version,
         report.clang_path.display()
     );
-    println!("{}", progress::summary(report));
-    println!(
+    outln!("{}", progress::summary(report));
+    outln!(
         "{} jobs; compile phase {:.2?}, clang summed {:.2?}",
-        report.jobs, report.compile_time, report.clang_time
+        report.jobs,
+        report.compile_time,
+        report.clang_time
     );
 }
 
@@ -115,7 +117,7 @@ fn print_report(generation: &Generation) {
 fn check(generation: &Generation, out: &Path) -> Result<(), String> {
     let found_llvm = generation.report.llvm_version.to_string();
     let report = stencil_gen::check::check(generation, out, &found_llvm);
-    println!("{report}");
+    outln!("{report}");
     if report.is_fresh() {
         Ok(())
     } else {

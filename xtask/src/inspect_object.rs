@@ -24,6 +24,6 @@ pub fn run(args: &Args) -> Result<(), String> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "object".to_string());
     let text = stencil_gen::inspect::inspect(&object, target, &name).map_err(|e| e.to_string())?;
-    print!("{text}");
+    out!("{text}");
     Ok(())
 }

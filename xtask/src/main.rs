@@ -1,7 +1,12 @@
 //! The project's command line, run as `cargo xtask <command>`.
 //!
 //! One module per subcommand; each returns its error as text, which `main`
-//! prints before exiting with status 1.
+//! prints before exiting with status 1. They print through [`output`], so a
+//! reader that stops early (`| head`) ends no command with a panic.
+
+// First, so that its macros are in scope in every module below.
+#[macro_use]
+mod output;
 
 mod bench;
 mod diff_stencils;
@@ -45,15 +50,15 @@ fn main() -> ExitCode {
         Command::InspectObject(args) => inspect_object::run(&args),
         Command::Bench(args) => bench::run(&args),
     };
-    match result {
+    match result.and_then(|()| output::finish()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             let message = message.trim_end();
             // `.uop` diagnostics come with their own `error: ` heading.
             if message.starts_with("error: ") {
-                eprintln!("{message}");
+                errln!("{message}");
             } else {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
             }
             ExitCode::FAILURE
         }
