@@ -106,7 +106,9 @@ struct Loaded {
 
 fn load(dir: &Path, name: &'static str, table: &StencilTable) -> Result<Loaded, String> {
     let path = dir.join(format!("{name}.uasm"));
-    let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let source =
+        crate::source::decode(&format!("{name}.uasm"), bytes).map_err(|d| d.to_string())?;
     let program =
         assemble(&format!("{name}.uasm"), &source, table.info).map_err(|d| d.to_string())?;
     let args = bind_args(&program, &[])?;

@@ -87,8 +87,10 @@ fn main() -> ExitCode {
 }
 
 fn load(path: &Path) -> Result<Program, String> {
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| format!("error: cannot read {}: {e}", path.display()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("error: cannot read {}: {e}", path.display()))?;
+    let source =
+        vm::source::decode(&path.display().to_string(), bytes).map_err(|d| d.to_string())?;
     // Assemble against the stencil table the JIT would use, so a program
     // that assembles also compiles.
     let uops = host_table().map_or(UOPS, |t| t.info);
