@@ -38,7 +38,7 @@ enum Command {
     DiffStencils(diff_stencils::Args),
     /// Show how an object file lowers into a stencil.
     InspectObject(inspect_object::Args),
-    /// Measure emission, JIT vs interpreter run time, and generation vs clang.
+    /// Measure emission, the JIT against the interpreter and clang -O0/-O2, and generation vs clang.
     Bench(bench::Args),
 }
 
