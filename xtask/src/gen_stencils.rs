@@ -97,7 +97,7 @@ pub fn run(args: &Args) -> Result<(), String> {
         check(&generation, &out, args.format)
     } else {
         for file in &generation.files {
-            println!("  wrote {}", out.join(&file.path).display());
+            outln!("  wrote {}", out.join(&file.path).display());
         }
         Ok(())
     }
@@ -107,16 +107,16 @@ pub fn run(args: &Args) -> Result<(), String> {
 fn print_report(generation: &Generation, to_stderr: bool) {
     let report = &generation.report;
     for warning in &report.warnings {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     for (unit, why) in &report.rejected {
-        eprintln!("warning: rebuilt the stencil cache entry of {unit}: {why}");
+        errln!("warning: rebuilt the stencil cache entry of {unit}: {why}");
     }
     let say = |line: String| {
         if to_stderr {
-            eprintln!("{line}");
+            errln!("{line}");
         } else {
-            println!("{line}");
+            outln!("{line}");
         }
     };
     say(format!(
@@ -139,8 +139,8 @@ fn check(generation: &Generation, out: &Path, format: ReportFormat) -> Result<()
     let found_llvm = generation.report.llvm_version.to_string();
     let report = stencil_gen::check::check(generation, out, &found_llvm);
     match format {
-        ReportFormat::Text => println!("{report}"),
-        ReportFormat::Json => print!("{}", report.to_json()),
+        ReportFormat::Text => outln!("{report}"),
+        ReportFormat::Json => out!("{}", report.to_json()),
     }
     if report.is_fresh() {
         Ok(())

@@ -40,6 +40,6 @@ pub fn run(args: &Args) -> Result<(), String> {
         Format::Json => inspect::inspect_json,
     };
     let output = render(&object, target, &name).map_err(|e| e.to_string())?;
-    print!("{output}");
+    out!("{output}");
     Ok(())
 }
