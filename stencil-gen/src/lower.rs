@@ -236,6 +236,9 @@ pub fn lower_with_layout(
         target: target.triple,
         kind: Box::new(kind),
     };
+    // The header alone names an object of another target, before any of
+    // its relocations could be taken for a relocation problem.
+    obj::check_target(object, target).map_err(|e| fail(LowerErrorKind::Object(e)))?;
     let file = obj::read(object).map_err(|e| fail(LowerErrorKind::Object(e)))?;
     if file.format != target.format {
         return Err(fail(LowerErrorKind::WrongFormat {

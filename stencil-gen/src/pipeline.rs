@@ -1,7 +1,8 @@
 //! The whole generation: parse the uop definitions, emit C, build every
 //! (target, uop) pair in parallel (from the stencil cache, or with clang
 //! and llvm-objdump), lower, and render every output file in memory.
-//! Nothing touches the output directory until [`write_outputs`].
+//! Nothing touches the output directory until [`write_outputs`], which
+//! writes every file or none.
 
 use std::fmt;
 use std::io;
@@ -15,7 +16,7 @@ use crate::digest::InputDigests;
 use crate::emit_c::{self, EmitError};
 use crate::lower;
 use crate::target::Target;
-use crate::toolchain::{self, Tool, Toolchain, ToolchainError, Version};
+use crate::toolchain::{self, Search, Tool, Toolchain, ToolchainError, Version};
 use crate::writer::{self, TargetStencils, UopMeta, WriteError};
 
 mod build;
@@ -40,6 +41,10 @@ pub struct GenOptions {
     /// The stencil cache directory; `None` compiles everything afresh and
     /// stores nothing. Relative paths are taken from the current directory.
     pub cache_dir: Option<PathBuf>,
+    /// How long one run of clang, llvm-objdump or llvm-readelf may take
+    /// before it is killed; `None` means `STENCIL_TOOL_TIMEOUT`, else
+    /// [`toolchain::DEFAULT_TIMEOUT`].
+    pub tool_timeout: Option<Duration>,
 }
 
 impl GenOptions {
@@ -55,6 +60,7 @@ impl GenOptions {
             llvm_bin_dir: None,
             jobs: None,
             llvm_major: toolchain::PINNED_LLVM_MAJOR,
+            tool_timeout: None,
         }
     }
 }
@@ -220,8 +226,9 @@ pub fn generate(opts: &GenOptions) -> Result<Generation, GenError> {
 pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Generation, GenError> {
     let start = Instant::now();
     let (files, sources) = load_defs(opts)?;
-    let toolchain = Toolchain::find(opts.llvm_bin_dir.as_deref(), opts.llvm_major)
-        .map_err(GenError::Toolchain)?;
+    let mut search = Search::standard(opts.llvm_bin_dir.clone(), opts.llvm_major);
+    search.timeout = opts.tool_timeout;
+    let toolchain = Toolchain::find_with(&search).map_err(GenError::Toolchain)?;
     let llvm_version = toolchain.llvm_version();
 
     let shim = emit_c::emit_shim().map_err(GenError::Emit)?;
@@ -251,6 +258,16 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
         .build()
         .map_err(|e| GenError::Threads(e.to_string()))?;
     let cache = opts.cache_dir.as_ref().map(Cache::new);
+    let leftover_errors: Vec<String> = cache
+        .iter()
+        .flat_map(Cache::remove_leftovers)
+        .map(|(path, error)| {
+            format!(
+                "cannot remove {}, left in the stencil cache by a process that died: {error}",
+                path.display()
+            )
+        })
+        .collect();
     let compile_start = Instant::now();
     let built = build::build_all(
         &build::Context {
@@ -278,6 +295,7 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
         .map(|b| b.warnings.clone())
         .collect();
     warnings.extend(built.store_errors);
+    warnings.extend(leftover_errors);
     let mut outputs = Vec::new();
     let mut groups = built.units.into_iter().map(|b| b.group);
     for &target in &opts.targets {
@@ -319,8 +337,9 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
     })
 }
 
-/// Generate, then write every file under `out_dir`; on any error before
-/// writing, `out_dir` is left as it was.
+/// Generate, then write every file under `out_dir`; on any error, `out_dir`
+/// is left as it was. What a killed earlier run left in `out_dir` is
+/// recovered first (see [`writer::commit`]).
 pub fn run(opts: &GenOptions, out_dir: &Path) -> Result<Generation, GenError> {
     run_with(opts, out_dir, &Quiet)
 }
@@ -331,13 +350,14 @@ pub fn run_with(
     out_dir: &Path,
     progress: &dyn Progress,
 ) -> Result<Generation, GenError> {
+    writer::recover(out_dir)?;
     let generation = generate_with(opts, progress)?;
     write_outputs(&generation.files, out_dir)?;
     Ok(generation)
 }
 
-/// Write the files of a generation under `out_dir` (see
-/// [`writer::write_outputs`]).
+/// Write the files of a generation under `out_dir`, all or none (see
+/// [`writer::commit`]).
 pub fn write_outputs(files: &[OutputFile], out_dir: &Path) -> Result<(), GenError> {
     writer::write_outputs(files, out_dir).map_err(GenError::Write)
 }

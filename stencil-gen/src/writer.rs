@@ -1,6 +1,6 @@
 //! Writers: the stencils of a target as a Rust module (askama) and a JSON
-//! manifest (serde_json), the `generated` crate's `lib.rs`, and the atomic
-//! writing of all of them.
+//! manifest (serde_json), the `generated` crate's `lib.rs`, and the writing
+//! of all of them as one whole ([`commit`]).
 //!
 //! Everything is rendered in memory first; files reach the disk only when
 //! every one of them rendered.
@@ -19,6 +19,9 @@ use crate::digest::{self, InputDigests};
 use crate::emit_c;
 use crate::model::{Hole, StencilGroup, Value};
 use crate::target::{self, Target};
+
+pub mod commit;
+pub(crate) mod lock;
 
 /// Bytes per line of a byte array in the Rust module.
 const BYTES_PER_LINE: usize = 16;
@@ -47,8 +50,29 @@ pub enum WriteError {
     TooManySymbols { target: &'static str, count: usize },
     /// A template failed to render.
     Render { file: String, message: String },
-    /// A file could not be written.
+    /// A file could not be written; the output directory is unchanged.
     Io { path: PathBuf, error: io::Error },
+    /// A destination cannot take a file; nothing was written.
+    Unwritable { path: PathBuf, reason: String },
+    /// Another generation kept the output directory locked.
+    Locked {
+        dir: PathBuf,
+        holder: Option<u32>,
+        waited: std::time::Duration,
+    },
+    /// A generation cut short could be neither finished nor undone.
+    Unfinished {
+        dir: PathBuf,
+        path: PathBuf,
+        error: io::Error,
+    },
+    /// The journal of a generation cut short cannot be read.
+    Journal { path: PathBuf, reason: String },
+    /// Every file was written, but a temporary file could not be removed.
+    Cleanup { path: PathBuf, error: io::Error },
+    /// Every file was written, but a directory could not be flushed to
+    /// disk; the next run settles the write.
+    Flush { path: PathBuf, error: io::Error },
 }
 
 impl fmt::Display for WriteError {
@@ -70,6 +94,50 @@ impl fmt::Display for WriteError {
             ),
             WriteError::Render { file, message } => write!(f, "cannot render {file}: {message}"),
             WriteError::Io { path, error } => write!(f, "cannot write {}: {error}", path.display()),
+            WriteError::Unwritable { path, reason } => {
+                write!(f, "cannot write {}: {reason}", path.display())
+            }
+            WriteError::Locked {
+                dir,
+                holder,
+                waited,
+            } => {
+                let who = match holder {
+                    Some(pid) => format!("process {pid}"),
+                    None => "another process".to_string(),
+                };
+                write!(
+                    f,
+                    "{who} has been writing generated files to {} for over {} s; \
+                     wait for it to finish, then run again",
+                    dir.display(),
+                    waited.as_secs()
+                )
+            }
+            WriteError::Unfinished { dir, path, error } => write!(
+                f,
+                "{} holds a generation that was cut short, and it can be neither finished \
+                 nor undone: {}: {error}; fix that and run again",
+                dir.display(),
+                path.display()
+            ),
+            WriteError::Journal { path, reason } => write!(
+                f,
+                "cannot read {}, the journal of a generation that was cut short: {reason}; \
+                 check the files beside it, remove it and run again",
+                path.display()
+            ),
+            WriteError::Cleanup { path, error } => write!(
+                f,
+                "wrote every file, but cannot remove the temporary file {}: {error}; \
+                 the next run removes it",
+                path.display()
+            ),
+            WriteError::Flush { path, error } => write!(
+                f,
+                "wrote every file, but cannot flush {} to disk: {error}",
+                path.display()
+            ),
         }
     }
 }
@@ -606,51 +674,14 @@ pub fn render_lib() -> Result<OutputFile, WriteError> {
 
 const LIB_TEMPLATE: &str = include_str!("../templates/lib.rs");
 
-/// Write `files` under `out_dir`, each to a temporary name in its directory
-/// first and then renamed over the old file. When a temporary file cannot be
-/// written, the temporary files are removed and no file is replaced.
+/// Write `files` under `out_dir` as one whole: afterwards it holds all of
+/// them, or, on an error, none (see [`commit`]).
 pub fn write_outputs(files: &[OutputFile], out_dir: &Path) -> Result<(), WriteError> {
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
-    let result = files.iter().try_for_each(|file| {
-        let path = out_dir.join(&file.path);
-        let temp = temp_name(&path);
-        let io_err = |error| WriteError::Io {
-            path: path.clone(),
-            error,
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io_err)?;
-        }
-        std::fs::write(&temp, &file.bytes).map_err(io_err)?;
-        staged.push((temp, path.clone()));
-        Ok(())
-    });
-    if let Err(error) = result {
-        for (temp, _) in &staged {
-            let _ = std::fs::remove_file(temp);
-        }
-        return Err(error);
-    }
-    for (index, (temp, path)) in staged.iter().enumerate() {
-        if let Err(error) = std::fs::rename(temp, path) {
-            for (temp, _) in &staged[index..] {
-                let _ = std::fs::remove_file(temp);
-            }
-            return Err(WriteError::Io {
-                path: path.clone(),
-                error,
-            });
-        }
-    }
-    Ok(())
+    commit::write_outputs(files, out_dir, &commit::env_hook)
 }
 
-/// `dir/.name.tmp-PID`: hidden, in the same directory (so the rename stays
-/// on one file system), and distinct per process.
-fn temp_name(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+/// Finish or undo a write of `out_dir` that a killed run left, and remove
+/// its temporary files (see [`commit::recover`]).
+pub fn recover(out_dir: &Path) -> Result<(), WriteError> {
+    commit::recover(out_dir, &commit::env_hook)
 }

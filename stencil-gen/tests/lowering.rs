@@ -531,7 +531,7 @@ fn object_for_another_architecture_is_an_error() {
     let object = assemble(A64, "ret\n");
     assert_eq!(
         lower(&object, X86, "ret").unwrap_err().to_string(),
-        "uop `ret` (x86_64-unknown-linux-gnu): object file is for aarch64, but the target is x86-64"
+        "uop `ret` (x86_64-unknown-linux-gnu): this is ELF/AArch64, the target x86_64-unknown-linux-gnu needs ELF/x86-64"
     );
 }
 
@@ -556,14 +556,14 @@ fn object_in_another_format_is_an_error() {
     let object = assemble(&AARCH64_APPLE, "ret\n");
     assert_eq!(
         lower(&object, A64, "ret").unwrap_err().to_string(),
-        "uop `ret` (aarch64-unknown-linux-gnu): object file is Mach-O, but the target's format is ELF"
+        "uop `ret` (aarch64-unknown-linux-gnu): this is Mach-O/AArch64, the target aarch64-unknown-linux-gnu needs ELF/AArch64"
     );
     let object = assemble(&X86_64_WINDOWS, "retq\n");
     assert_eq!(
         lower(&object, &X86_64_APPLE, "ret")
             .unwrap_err()
             .to_string(),
-        "uop `ret` (x86_64-apple-darwin): object file is COFF, but the target's format is Mach-O"
+        "uop `ret` (x86_64-apple-darwin): this is COFF/x86-64, the target x86_64-apple-darwin needs Mach-O/x86-64"
     );
 }
 

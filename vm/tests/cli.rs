@@ -207,3 +207,26 @@ fn invisible_characters_in_arguments_are_escaped() {
         "error: argument `n`: `1\\x1b0\\u{200b}` is not a valid number\n"
     );
 }
+
+#[test]
+fn a_byte_that_is_not_utf8_is_an_error_at_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.uasm");
+    // `é` in Latin-1 inside a comment, after a tab and a UTF-8 `∞`.
+    std::fs::write(&path, b"push_small 1\n\treturn ; \xe2\x88\x9e caf\xe9\n").unwrap();
+    for command in ["run", "check"] {
+        let o = vm(&[command, path.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1));
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "{}:2:16: error: byte 0xe9 is not valid UTF-8; `.uasm` files must be UTF-8 \
+                 text: save the file as UTF-8\n\
+                 2 | \treturn ; ∞ caf\u{fffd}\n  \
+                   | \t              ^\n",
+                path.display()
+            )
+        );
+        assert_eq!(stdout(&o), "");
+    }
+}
