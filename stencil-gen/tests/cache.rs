@@ -66,7 +66,9 @@ fn copy_of_defs() -> tempfile::TempDir {
 /// Insert `;` (an empty statement) at the start of `uop`'s body under
 /// `root`: its C changes and no line moves.
 fn change_uop(root: &Path, uop: &str) {
-    let files = uop_defs::load_dir(&root.join(DEFS)).unwrap_or_else(|d| panic!("{d}"));
+    let files = uop_defs::load_dir(&root.join(DEFS))
+        .unwrap_or_else(|d| panic!("{d}"))
+        .files;
     let (file, found) = files
         .iter()
         .find_map(|f| f.uops.iter().find(|u| u.name == uop).map(|u| (f, u)))

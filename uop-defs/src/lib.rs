@@ -75,6 +75,7 @@
 
 pub mod ast;
 mod check;
+mod check_abi;
 mod ctext;
 mod diagnostic;
 mod lexer;
@@ -82,17 +83,53 @@ mod load;
 mod names;
 mod parser;
 mod source;
+mod uses;
 
 use std::path::Path;
 
-pub use ast::{Helper, Immediate, Span, StackValue, Uop, UopFile, ValueType};
+pub use ast::{
+    Abi, CParam, CType, Entry, Exit, ExitStack, Helper, Span, StackDecl, StackValue, ThreadedArg,
+    Uop, UopFile, ValueDecl, ValueSource, ValueType, ValueWidth,
+};
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use load::load_dir;
+pub use load::{load_dir, Defs};
+
+use parser::ParsedFile;
+use source::LineIndex;
 
 /// Parses and checks one `.uop` file; `path` is only used in diagnostics
-/// and stored in the result.
+/// and stored in the result. What the uops use is checked against the
+/// file's own `abi` item; a file without one gets every check but those
+/// (see [`parse_with_abi`] and [`load_dir`]).
 pub fn parse(path: &Path, src: &str) -> Result<UopFile, Diagnostics> {
-    let (file, mut errors) = parse_collecting(path, src);
+    let index = LineIndex::new(src);
+    let (parsed, mut errors) = parse_collecting(path, &index);
+    if let Some(abi) = &parsed.file.abi {
+        errors.extend(uses::check_uses(path, &index, &parsed, abi));
+    }
+    finish(parsed.file, errors)
+}
+
+/// Parses and checks one `.uop` file against an ABI declared elsewhere
+/// (such as [`Defs::abi`]); the file may not declare its own.
+pub fn parse_with_abi(path: &Path, src: &str, abi: &Abi) -> Result<UopFile, Diagnostics> {
+    let index = LineIndex::new(src);
+    let (parsed, mut errors) = parse_collecting(path, &index);
+    if let Some(own) = &parsed.file.abi {
+        let message = "this file declares an `abi` item, but it is checked against an ABI \
+                       declared elsewhere; a defs directory declares one stencil ABI";
+        errors.push(Diagnostic::located(
+            path,
+            &index,
+            own.span.clone(),
+            message.to_string(),
+        ));
+    }
+    errors.extend(uses::check_uses(path, &index, &parsed, abi));
+    finish(parsed.file, errors)
+}
+
+fn finish(file: UopFile, mut errors: Vec<Diagnostic>) -> Result<UopFile, Diagnostics> {
     if errors.is_empty() {
         Ok(file)
     } else {
@@ -101,10 +138,10 @@ pub fn parse(path: &Path, src: &str) -> Result<UopFile, Diagnostics> {
     }
 }
 
-/// The best-effort AST of a file and all its errors, unsorted.
-fn parse_collecting(path: &Path, src: &str) -> (UopFile, Vec<Diagnostic>) {
-    let index = source::LineIndex::new(src);
-    let (parsed, mut errors) = parser::parse_file(path, src, &index);
-    errors.extend(check::check_file(path, &index, &parsed));
-    (parsed.file, errors)
+/// The best-effort AST of a file and all its errors but those that need
+/// the ABI, unsorted.
+fn parse_collecting(path: &Path, index: &LineIndex<'_>) -> (ParsedFile, Vec<Diagnostic>) {
+    let (parsed, mut errors) = parser::parse_file(path, index.src(), index);
+    errors.extend(check::check_file(path, index, &parsed));
+    (parsed, errors)
 }

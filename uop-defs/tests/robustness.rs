@@ -14,7 +14,7 @@ helper vm_hash(i64, i64) -> i64;
 
 /// Doc line one.
 /// Doc line two.
-uop first(a, b: f64 -- r: ptr, s) uses oparg, deopt calls vm_hash {
+uop first(a, b: f64 -- r: ptr, s) uses oparg, deopt_target calls vm_hash {
     const char *brace = "}{";
     DEOPT_IF(b != b);
     r = (int64_t *)0;
