@@ -274,6 +274,26 @@ pub(crate) fn expression(src: &str, start: usize) -> Expression {
     }
 }
 
+/// Whether C text holds nothing but whitespace and comments.
+pub(crate) fn is_blank(text: &str) -> bool {
+    let mut rest = text.trim_start();
+    loop {
+        if let Some(comment) = rest.strip_prefix("/*") {
+            match comment.find("*/") {
+                Some(end) => rest = comment[end + 2..].trim_start(),
+                None => return true,
+            }
+        } else if let Some(comment) = rest.strip_prefix("//") {
+            match comment.find(['\n', '\r']) {
+                Some(end) => rest = comment[end..].trim_start(),
+                None => return true,
+            }
+        } else {
+            return rest.is_empty();
+        }
+    }
+}
+
 /// The identifiers of C text between two offsets, with their offsets.
 pub(crate) fn identifiers(
     src: &str,
@@ -348,6 +368,14 @@ mod tests {
         let e = expression("\"a;\n;", 0);
         assert_eq!(e.end, Ok(4));
         assert_eq!(e.problems, [(Unterminated::String, 0)]);
+    }
+
+    #[test]
+    fn blank_text_is_whitespace_and_comments() {
+        assert!(is_blank(" /* a */ // b\n\t/* c"));
+        assert!(is_blank(""));
+        assert!(!is_blank("/* a */ x"));
+        assert!(!is_blank("// a\rx"));
     }
 
     #[test]

@@ -274,7 +274,7 @@ impl Parser<'_> {
         let text = &self.src[eq.end..semi];
         let start = eq.end + (text.len() - text.trim_start().len());
         let end = start + text.trim().len();
-        if start == end {
+        if ctext::is_blank(text) {
             let message = format!(
                 "arg `{arg}` has an empty initialiser; write the C expression the shim \
                  computes it with between `=` and `;`"
