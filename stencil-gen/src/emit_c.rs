@@ -120,8 +120,6 @@ pub fn emit_shim() -> Result<CSource, EmitError> {
 
 /// The translation unit of one uop of `file`.
 pub fn emit_uop(file: &UopFile, uop: &Uop) -> Result<CSource, EmitError> {
-    use uop_defs::ast::Immediate;
-
     let n_inputs = uop.inputs.len() as i64;
     let delta = uop.outputs.len() as i64 - n_inputs;
     let path = dsl_path(&file.path);
@@ -177,10 +175,10 @@ pub fn emit_uop(file: &UopFile, uop: &Uop) -> Result<CSource, EmitError> {
         location: uop_location(file, uop),
         path: path.clone(),
         file_name: file_name.clone(),
-        uses_oparg: uop.uses(Immediate::Oparg),
-        uses_operand: uop.uses(Immediate::Operand),
-        uses_jump_target: uop.uses(Immediate::JumpTarget),
-        uses_deopt: uop.uses(Immediate::Deopt),
+        uses_oparg: uop.uses("oparg"),
+        uses_operand: uop.uses("operand"),
+        uses_jump_target: uop.uses("jump_target"),
+        uses_deopt: uop.uses("deopt_target"),
         helpers,
         prelude: file.prelude.trim_matches('\n'),
         loads,

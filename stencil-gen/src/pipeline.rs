@@ -368,7 +368,7 @@ pub fn write_outputs(files: &[OutputFile], out_dir: &Path) -> Result<(), GenErro
 fn load_defs(opts: &GenOptions) -> Result<(Vec<UopFile>, Vec<(String, Vec<u8>)>), GenError> {
     let dir = opts.root.join(&opts.defs_dir);
     let label_dir = label_dir(&opts.root, &dir);
-    let mut files = uop_defs::load_dir(&dir).map_err(GenError::Defs)?;
+    let mut files = uop_defs::load_dir(&dir).map_err(GenError::Defs)?.files;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let mut sources = Vec::with_capacity(files.len());
     for file in &mut files {

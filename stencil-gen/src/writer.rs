@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use askama::Template;
 use runtime::{Arch, HoleValue, ValueType};
 use serde_json::{json, Value as Json};
-use uop_defs::ast::{self, Immediate, Uop, UopFile};
+use uop_defs::ast::{self, Uop, UopFile};
 
 use crate::digest::{self, InputDigests};
 use crate::emit_c;
@@ -169,10 +169,10 @@ impl UopMeta {
             doc: uop.doc.clone(),
             inputs: types(&uop.inputs),
             outputs: types(&uop.outputs),
-            uses_oparg: uop.uses(Immediate::Oparg),
-            uses_operand: uop.uses(Immediate::Operand),
-            uses_jump_target: uop.uses(Immediate::JumpTarget),
-            uses_deopt: uop.uses(Immediate::Deopt),
+            uses_oparg: uop.uses("oparg"),
+            uses_operand: uop.uses("operand"),
+            uses_jump_target: uop.uses("jump_target"),
+            uses_deopt: uop.uses("deopt_target"),
             helpers: uop.calls.clone(),
         }
     }

@@ -63,10 +63,18 @@ fn copy_of_defs() -> tempfile::TempDir {
     root
 }
 
+/// Copy the workspace's stencil ABI into `defs`, which needs one.
+fn copy_abi(defs: &Path) {
+    let abi = workspace_root().join(DEFS).join("abi.uop");
+    std::fs::copy(abi, defs.join("abi.uop")).unwrap();
+}
+
 /// Insert `;` (an empty statement) at the start of `uop`'s body under
 /// `root`: its C changes and no line moves.
 fn change_uop(root: &Path, uop: &str) {
-    let files = uop_defs::load_dir(&root.join(DEFS)).unwrap_or_else(|d| panic!("{d}"));
+    let files = uop_defs::load_dir(&root.join(DEFS))
+        .unwrap_or_else(|d| panic!("{d}"))
+        .files;
     let (file, found) = files
         .iter()
         .find_map(|f| f.uops.iter().find(|u| u.name == uop).map(|u| (f, u)))
@@ -340,6 +348,7 @@ fn a_failed_generation_still_caches_the_units_that_built() {
     let good = "/// Negates.\nuop neg(a -- r) {\n    r = -a;\n}\n";
     let bad = "/// Adds.\nuop add(a, b -- r) {\n    r = a +;\n}\n";
     std::fs::write(defs.join("a.uop"), format!("{good}\n{bad}")).unwrap();
+    copy_abi(&defs);
     let cache = tempfile::tempdir().unwrap();
     let mut opts = GenOptions::new(root.path(), "defs");
     opts.targets = vec![&X86_64_LINUX];
@@ -370,6 +379,7 @@ fn no_cache_dir_means_every_unit_compiles_and_nothing_is_stored() {
     let defs = root.path().join("defs");
     std::fs::create_dir(&defs).unwrap();
     std::fs::write(defs.join("a.uop"), "uop nop( -- ) {\n}\n").unwrap();
+    copy_abi(&defs);
     let mut opts = GenOptions::new(root.path(), "defs");
     opts.targets = vec![&X86_64_LINUX];
     // By default the cache is under the root.

@@ -7,7 +7,7 @@ use object::{Object, ObjectSymbol};
 use stencil_gen::emit_c::{self, CSource};
 use stencil_gen::target::{self, Format};
 use stencil_gen::toolchain::{Toolchain, PINNED_LLVM_MAJOR};
-use uop_defs::ast::{Helper, Immediate, Span, StackValue, Uop, UopFile, ValueType};
+use uop_defs::ast::{Helper, Span, StackValue, Uop, UopFile, ValueType};
 
 fn span(line: u32, col: u32) -> Span {
     Span {
@@ -46,17 +46,15 @@ fn hand_made_file() -> UopFile {
                 value("b", ValueType::F64),
             ],
             outputs: vec![value("r", ValueType::I64), value("d", ValueType::F64)],
-            immediates: vec![
-                Immediate::Oparg,
-                Immediate::Operand,
-                Immediate::JumpTarget,
-                Immediate::Deopt,
-            ],
+            uses: ["oparg", "operand", "jump_target", "deopt_target"]
+                .map(String::from)
+                .to_vec(),
             calls: vec!["vm_mix".to_string()],
             body: "\n    DEOPT_IF(b < 0);\n    r = vm_mix(twice(a) + p[OPARG], b);\n    d = OPERAND_F64;\n    if (r == 0) JUMP();\n    if (r == 1) RETURN(r);\n".to_string(),
             body_span: span(7, 40),
             span: span(7, 5),
         }],
+        abi: None,
     }
 }
 
@@ -240,7 +238,9 @@ fn windows_style_paths_are_written_with_slashes_and_escaped() {
 fn reference_defs() -> Vec<UopFile> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let dir = root.join("uop-defs").join("defs");
-    let mut files = uop_defs::load_dir(&dir).unwrap_or_else(|d| panic!("{d}"));
+    let mut files = uop_defs::load_dir(&dir)
+        .unwrap_or_else(|d| panic!("{d}"))
+        .files;
     for file in &mut files {
         // As the pipeline does: paths relative to the workspace root.
         let name = file.path.file_name().unwrap().to_owned();

@@ -13,6 +13,8 @@ pub(crate) enum Event {
     },
     Open(usize),
     Close(usize),
+    /// One of `(`, `)`, `[`, `]`, `;` at an offset.
+    Punct(usize, u8),
     /// A literal or comment without its end; `start` is its first character.
     Unterminated {
         what: Unterminated,
@@ -175,6 +177,10 @@ impl Iterator for Scanner<'_> {
                         return Some(Event::Unterminated { what, start });
                     }
                 }
+                b'(' | b')' | b'[' | b']' | b';' => {
+                    self.pos += 1;
+                    return Some(Event::Punct(start, c));
+                }
                 b'0'..=b'9' => self.number(),
                 b'A'..=b'Z' | b'a'..=b'z' | b'_' => {
                     let mut i = start + 1;
@@ -215,12 +221,76 @@ pub(crate) fn block(src: &str, open: usize) -> Block {
             }
             Event::Close(_) => depth -= 1,
             Event::Unterminated { what, start } => problems.push((what, start)),
-            Event::Ident { .. } => {}
+            Event::Ident { .. } | Event::Punct(..) => {}
         }
     }
     Block {
         close: None,
         problems,
+    }
+}
+
+/// The result of scanning a C expression up to its terminating `;`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Expression {
+    /// `Ok` with the offset of the `;` outside every bracket; `Err` with
+    /// where the expression ended without one: a closing bracket or brace
+    /// with nothing open, or the end of the text.
+    pub(crate) end: Result<usize, usize>,
+    /// Unterminated literals and comments inside the expression.
+    pub(crate) problems: Vec<(Unterminated, usize)>,
+}
+
+/// Scans from `start` to the first `;` outside parentheses, brackets and
+/// braces.
+pub(crate) fn expression(src: &str, start: usize) -> Expression {
+    let mut depth = 0usize;
+    let mut problems = Vec::new();
+    for event in Scanner::new(src, start, src.len()) {
+        match event {
+            Event::Punct(at, b';') if depth == 0 => {
+                return Expression {
+                    end: Ok(at),
+                    problems,
+                }
+            }
+            Event::Open(_) | Event::Punct(_, b'(' | b'[') => depth += 1,
+            Event::Close(at) | Event::Punct(at, b')' | b']') => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => {
+                    return Expression {
+                        end: Err(at),
+                        problems,
+                    }
+                }
+            },
+            Event::Unterminated { what, start } => problems.push((what, start)),
+            Event::Ident { .. } | Event::Punct(..) => {}
+        }
+    }
+    Expression {
+        end: Err(src.len()),
+        problems,
+    }
+}
+
+/// Whether C text holds nothing but whitespace and comments.
+pub(crate) fn is_blank(text: &str) -> bool {
+    let mut rest = text.trim_start();
+    loop {
+        if let Some(comment) = rest.strip_prefix("/*") {
+            match comment.find("*/") {
+                Some(end) => rest = comment[end + 2..].trim_start(),
+                None => return true,
+            }
+        } else if let Some(comment) = rest.strip_prefix("//") {
+            match comment.find(['\n', '\r']) {
+                Some(end) => rest = comment[end..].trim_start(),
+                None => return true,
+            }
+        } else {
+            return rest.is_empty();
+        }
     }
 }
 
@@ -283,6 +353,29 @@ mod tests {
             b.problems,
             [(Unterminated::String, 6), (Unterminated::Char, 16)]
         );
+    }
+
+    #[test]
+    fn expression_ends_at_the_outer_semicolon() {
+        let text = "f(a; b)[\";\"] + /* ; */ x ; rest";
+        let e = expression(text, 0);
+        assert_eq!(e.end, Ok(text.find(" ; rest").unwrap() + 1));
+        assert!(e.problems.is_empty());
+        // A closer with nothing open ends it without a `;`.
+        let text = "a + (b) }";
+        assert_eq!(expression(text, 0).end, Err(text.len() - 1));
+        assert_eq!(expression("a + (b;", 0).end, Err(7));
+        let e = expression("\"a;\n;", 0);
+        assert_eq!(e.end, Ok(4));
+        assert_eq!(e.problems, [(Unterminated::String, 0)]);
+    }
+
+    #[test]
+    fn blank_text_is_whitespace_and_comments() {
+        assert!(is_blank(" /* a */ // b\n\t/* c"));
+        assert!(is_blank(""));
+        assert!(!is_blank("/* a */ x"));
+        assert!(!is_blank("// a\rx"));
     }
 
     #[test]

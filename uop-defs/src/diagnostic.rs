@@ -109,6 +109,11 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// `path:line:col` of a span, to name where something was first declared.
+pub(crate) fn position(path: &Path, span: &Span) -> String {
+    format!("{}:{}:{}", path.display(), span.line, span.col)
+}
+
 /// Every error found in one or more `.uop` files, in file order and, within
 /// a file, in source order.
 #[derive(Clone, PartialEq, Eq)]

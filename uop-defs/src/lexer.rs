@@ -19,6 +19,12 @@ pub(crate) enum Kind {
     DashDash,
     /// `->`, before a helper's return type.
     Arrow,
+    /// `*`, in a C type of the ABI.
+    Star,
+    /// `=`, before a threaded argument's initialiser.
+    Eq,
+    /// Digits, with any letters that follow them (`8`, `3x`).
+    Number,
     /// A character that starts no token.
     Unknown,
     Eof,
@@ -100,12 +106,10 @@ impl<'a> Lexer<'a> {
             [b',', ..] => (Kind::Comma, 1),
             [b':', ..] => (Kind::Colon, 1),
             [b';', ..] => (Kind::Semi, 1),
-            [c, ..] if c.is_ascii_alphabetic() || *c == b'_' => (
-                Kind::Ident,
-                rest.iter()
-                    .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
-                    .unwrap_or(rest.len()),
-            ),
+            [b'*', ..] => (Kind::Star, 1),
+            [b'=', ..] => (Kind::Eq, 1),
+            [c, ..] if c.is_ascii_digit() => (Kind::Number, word_len(rest)),
+            [c, ..] if c.is_ascii_alphabetic() || *c == b'_' => (Kind::Ident, word_len(rest)),
             _ => {
                 let c = self.src[start..].chars().next().map_or(1, char::len_utf8);
                 (Kind::Unknown, c)
@@ -118,6 +122,13 @@ impl<'a> Lexer<'a> {
             end: start + len,
         }
     }
+}
+
+/// Length of the run of letters, digits and `_` that starts `rest`.
+fn word_len(rest: &[u8]) -> usize {
+    rest.iter()
+        .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+        .unwrap_or(rest.len())
 }
 
 /// Length of `rest` up to its first line break.
@@ -150,7 +161,8 @@ mod tests {
 
     #[test]
     fn tokens_comments_and_docs() {
-        let src = "/// doc\n// plain\n//// plain\n/* block */ uop a_1(x: f64 -- y) -> ; @é";
+        let src =
+            "/// doc\n// plain\n//// plain\n/* block */ uop a_1(x: f64 -- y) -> ; @é * = 8 12u";
         assert_eq!(
             kinds(src),
             [
@@ -168,6 +180,10 @@ mod tests {
                 (Kind::Semi, ";"),
                 (Kind::Unknown, "@"),
                 (Kind::Unknown, "é"),
+                (Kind::Star, "*"),
+                (Kind::Eq, "="),
+                (Kind::Number, "8"),
+                (Kind::Number, "12u"),
             ]
         );
     }

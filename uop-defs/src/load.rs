@@ -6,11 +6,13 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::string::FromUtf8Error;
 
-use crate::ast::{Span, UopFile};
+use crate::ast::{Abi, Span, UopFile};
 use crate::check::duplicate_uop;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::parse_collecting;
+use crate::parser::{duplicate_abi, ParsedFile};
 use crate::source::LineIndex;
+use crate::uses;
 
 /// Every `*.uop` entry directly in `dir`, sorted by file name, whatever its
 /// file type: an entry that is not a readable file is reported, not skipped.
@@ -121,50 +123,89 @@ fn invalid_utf8(path: &Path, error: &FromUtf8Error) -> Diagnostic {
     )
 }
 
-/// Loads, parses and checks every `*.uop` file in `dir` (not recursive),
-/// sorted by file name, and checks that uop names are unique across files.
-/// A directory without `.uop` files or without any uop, and a `.uop` entry
-/// that is not a regular file (or a link to one), are errors.
-pub fn load_dir(dir: &Path) -> Result<Vec<UopFile>, Diagnostics> {
-    let paths = uop_paths(dir).map_err(|d| Diagnostics::new(vec![d]))?;
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    // First definition of each uop name: (file, span).
-    let mut defined: BTreeMap<String, (PathBuf, Span)> = BTreeMap::new();
-    for path in paths {
-        let src = match read(&path) {
-            Ok(src) => src,
-            Err(d) => {
-                errors.push(d);
-                continue;
-            }
-        };
-        let (file, mut file_errors) = parse_collecting(&path, &src);
-        let index = LineIndex::new(&src);
-        let mut local = BTreeMap::new();
-        for uop in &file.uops {
-            if local.contains_key(uop.name.as_str()) {
-                continue; // reported by the file's own checks
-            }
-            local.insert(uop.name.as_str(), ());
-            match defined.get(&uop.name) {
-                Some((first_path, first)) => {
-                    let message = duplicate_uop(&uop.name, first_path, first);
-                    file_errors.push(Diagnostic::located(
-                        &path,
-                        &index,
-                        uop.span.clone(),
-                        message,
-                    ));
-                }
-                None => {
-                    defined.insert(uop.name.clone(), (path.clone(), uop.span.clone()));
+/// A defs directory: the stencil ABI and every `.uop` file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Defs {
+    /// The directory's one `abi` item.
+    pub abi: Abi,
+    /// The file that declares it (also one of `files`).
+    pub abi_path: PathBuf,
+    /// Every `.uop` file, sorted by file name.
+    pub files: Vec<UopFile>,
+}
+
+/// One `.uop` entry: read and parsed, or not readable.
+struct Loaded {
+    path: PathBuf,
+    src: String,
+    /// `None` if the file could not be read.
+    parsed: Option<ParsedFile>,
+    errors: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    fn read(path: PathBuf) -> Self {
+        match read(&path) {
+            Ok(src) => {
+                let index = LineIndex::new(&src);
+                let (parsed, errors) = parse_collecting(&path, &index);
+                Loaded {
+                    path,
+                    src,
+                    parsed: Some(parsed),
+                    errors,
                 }
             }
+            Err(d) => Loaded {
+                path,
+                src: String::new(),
+                parsed: None,
+                errors: vec![d],
+            },
         }
-        file_errors.sort_by_key(Diagnostic::sort_key);
-        errors.extend(file_errors);
-        files.push(file);
+    }
+
+    fn error(&mut self, span: &Span, message: String) {
+        let index = LineIndex::new(&self.src);
+        let d = Diagnostic::located(&self.path, &index, span.clone(), message);
+        self.errors.push(d);
+    }
+}
+
+/// Loads, parses and checks every `*.uop` file in `dir` (not recursive),
+/// sorted by file name: uop names are unique across files, exactly one
+/// file declares the `abi`, and every uop is checked against it. A
+/// directory without `.uop` files, without any uop or without an `abi`
+/// item, and a `.uop` entry that is not a regular file (or a link to one),
+/// are errors.
+pub fn load_dir(dir: &Path) -> Result<Defs, Diagnostics> {
+    let paths = uop_paths(dir).map_err(|d| Diagnostics::new(vec![d]))?;
+    let mut loaded: Vec<Loaded> = paths.into_iter().map(Loaded::read).collect();
+    unique_uops(&mut loaded);
+    let abi_at = the_abi(&mut loaded);
+    if let Some(i) = abi_at {
+        let abi = loaded[i].parsed.as_ref().and_then(|p| p.file.abi.clone());
+        for file in &mut loaded {
+            let (Some(parsed), Some(abi)) = (&file.parsed, &abi) else {
+                continue;
+            };
+            let index = LineIndex::new(&file.src);
+            let found = uses::check_uses(&file.path, &index, parsed, abi);
+            file.errors.extend(found);
+        }
+    }
+    // An unreadable file or an `abi` item that did not parse may hold the
+    // missing ABI, and has an error of its own.
+    let abi_elsewhere = loaded.iter().any(|f| match &f.parsed {
+        Some(parsed) => parsed.abi_started,
+        None => true,
+    });
+    let mut errors = Vec::new();
+    let mut files = Vec::new();
+    for mut file in loaded {
+        file.errors.sort_by_key(Diagnostic::sort_key);
+        errors.append(&mut file.errors);
+        files.extend(file.parsed.map(|p| p.file));
     }
     if errors.is_empty() && files.iter().all(|f| f.uops.is_empty()) {
         errors.push(Diagnostic::whole_file(
@@ -173,9 +214,77 @@ pub fn load_dir(dir: &Path) -> Result<Vec<UopFile>, Diagnostics> {
              give the directory that holds the uop definitions, such as uop-defs/defs",
         ));
     }
-    if errors.is_empty() {
-        Ok(files)
-    } else {
-        Err(Diagnostics::new(errors))
+    if abi_at.is_none() && !abi_elsewhere {
+        let message = format!(
+            "no `abi` item in {}: declare the stencil ABI (see docs/stencil-abi.md)",
+            dir.display()
+        );
+        errors.push(Diagnostic::whole_file(dir, message));
     }
+    let abi = files
+        .iter()
+        .find_map(|f| Some((f.abi.clone()?, f.path.clone())));
+    match abi {
+        Some((abi, abi_path)) if errors.is_empty() => Ok(Defs {
+            abi,
+            abi_path,
+            files,
+        }),
+        _ => Err(Diagnostics::new(errors)),
+    }
+}
+
+/// Reports a uop defined in two files, at the later definition.
+fn unique_uops(loaded: &mut [Loaded]) {
+    // First definition of each uop name: (file, span).
+    let mut defined: BTreeMap<String, (PathBuf, Span)> = BTreeMap::new();
+    for file in loaded {
+        let Some(parsed) = &file.parsed else {
+            continue;
+        };
+        let mut local = BTreeMap::new();
+        let mut found = Vec::new();
+        for uop in &parsed.file.uops {
+            if local.insert(uop.name.as_str(), ()).is_some() {
+                continue; // reported by the file's own checks
+            }
+            match defined.get(&uop.name) {
+                Some((first_path, first)) => {
+                    found.push((
+                        uop.span.clone(),
+                        duplicate_uop(&uop.name, first_path, first),
+                    ));
+                }
+                None => {
+                    defined.insert(uop.name.clone(), (file.path.clone(), uop.span.clone()));
+                }
+            }
+        }
+        for (span, message) in found {
+            file.error(&span, message);
+        }
+    }
+}
+
+/// The index of the file whose `abi` item is the directory's; any other
+/// `abi` item is reported.
+fn the_abi(loaded: &mut [Loaded]) -> Option<usize> {
+    let mut first: Option<(usize, PathBuf, Span)> = None;
+    for (i, file) in loaded.iter_mut().enumerate() {
+        let Some(span) = file
+            .parsed
+            .as_ref()
+            .and_then(|p| Some(p.file.abi.as_ref()?.span.clone()))
+        else {
+            continue;
+        };
+        match &first {
+            Some((_, first_path, first_span)) => {
+                let message = duplicate_abi(first_path, first_span);
+                file.error(&span, message);
+            }
+            None => first = Some((i, file.path.clone(), span)),
+        }
+    }
+    first.map(|(i, _, _)| i)
 }

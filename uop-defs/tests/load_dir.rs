@@ -1,9 +1,16 @@
 //! Loading a directory of `.uop` files.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 
 use uop_defs::load_dir;
+
+/// Writes the test ABI into `dir` as `zz_abi.uop`, which sorts last.
+fn write_abi(dir: &Path) {
+    fs::write(dir.join("zz_abi.uop"), common::ABI_SRC).unwrap();
+}
 
 #[test]
 fn loads_uop_files_sorted_and_skips_other_names_and_subdirectories() {
@@ -17,10 +24,15 @@ fn loads_uop_files_sorted_and_skips_other_names_and_subdirectories() {
     fs::write(dir.path().join("notes.txt"), "uop x( -- ) {").unwrap();
     fs::create_dir(dir.path().join("nested")).unwrap();
     fs::write(dir.path().join("nested/c.uop"), "broken").unwrap();
-    let files = load_dir(dir.path()).unwrap();
-    assert_eq!(files.len(), 2);
+    write_abi(dir.path());
+    let defs = load_dir(dir.path()).unwrap();
+    let files = &defs.files;
+    assert_eq!(files.len(), 3);
     assert_eq!(files[0].path, dir.path().join("a.uop"));
     assert_eq!(files[1].path, dir.path().join("b.uop"));
+    assert_eq!(files[2].path, dir.path().join("zz_abi.uop"));
+    assert_eq!(defs.abi_path, files[2].path);
+    assert_eq!(Some(&defs.abi), files[2].abi.as_ref());
     let names: Vec<_> = files
         .iter()
         .flat_map(|f| &f.uops)
@@ -32,8 +44,10 @@ fn loads_uop_files_sorted_and_skips_other_names_and_subdirectories() {
 #[test]
 fn paths_stay_relative() {
     // The crate's tests run in the crate directory.
-    let files = load_dir(Path::new("defs")).unwrap();
-    assert_eq!(files[0].path, Path::new("defs/control.uop"));
+    let defs = load_dir(Path::new("defs")).unwrap();
+    assert_eq!(defs.files[0].path, Path::new("defs/abi.uop"));
+    assert_eq!(defs.abi_path, Path::new("defs/abi.uop"));
+    assert_eq!(defs.files[1].path, Path::new("defs/control.uop"));
 }
 
 #[test]
@@ -45,6 +59,7 @@ fn duplicate_across_files_points_at_second_definition() {
         "uop other( -- ) {}\nuop same( -- ) {}\n",
     )
     .unwrap();
+    write_abi(dir.path());
     let errors = load_dir(dir.path()).unwrap_err();
     let a = dir.path().join("a.uop");
     let b = dir.path().join("b.uop");
@@ -73,6 +88,7 @@ fn errors_of_all_files_are_reported_in_file_order() {
     )
     .unwrap();
     fs::write(dir.path().join("c.uop"), "uop dup( -- ) {}\n").unwrap();
+    write_abi(dir.path());
     let errors = load_dir(dir.path()).unwrap_err();
     let summary: Vec<_> = errors
         .iter()
@@ -174,6 +190,7 @@ fn files_without_any_uop_are_an_error() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("a.uop"), "// Nothing yet.\n").unwrap();
     fs::write(dir.path().join("b.uop"), "prelude {}\nhelper h() -> i64;\n").unwrap();
+    write_abi(dir.path());
     assert_eq!(
         only_error(dir.path()),
         format!(
@@ -217,7 +234,8 @@ fn a_dangling_symlink_is_an_error() {
     );
     // A link to a file is read like the file.
     fs::write(&target, "uop b( -- ) {}").unwrap();
-    let files = load_dir(dir.path()).unwrap();
+    write_abi(dir.path());
+    let files = load_dir(dir.path()).unwrap().files;
     assert_eq!(files[1].uops[0].name, "b");
 }
 
@@ -235,7 +253,7 @@ fn a_fifo_is_refused_without_opening_it() {
     // Opening the FIFO for reading would wait for a writer forever.
     let (send, receive) = std::sync::mpsc::channel();
     let path = dir.path().to_path_buf();
-    std::thread::spawn(move || send.send(load_dir(&path).map_err(|e| e.to_string())));
+    std::thread::spawn(move || send.send(load_dir(&path).map(|_| ()).map_err(|e| e.to_string())));
     let result = receive
         .recv_timeout(std::time::Duration::from_secs(20))
         .expect("load_dir blocked on the FIFO");
@@ -257,7 +275,8 @@ fn carriage_return_only_files_load() {
         "// Old Mac OS line endings.\r/// Drops.\ruop drop(a -- ) {\r}\ruop nop( -- ) {}\r",
     )
     .unwrap();
-    let files = load_dir(dir.path()).unwrap();
+    write_abi(dir.path());
+    let files = load_dir(dir.path()).unwrap().files;
     let uops: Vec<_> = files[0]
         .uops
         .iter()

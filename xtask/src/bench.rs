@@ -157,7 +157,9 @@ fn generation(root: &Path, targets: Vec<&'static Target>, runs: usize) -> Result
     let triples: Vec<&str> = targets.iter().map(|t| t.triple).collect();
 
     let toolchain = Toolchain::find(None, opts.llvm_major).map_err(|e| e.to_string())?;
-    let files = uop_defs::load_dir(&root.join(DEFS)).map_err(|d| d.to_string())?;
+    let files = uop_defs::load_dir(&root.join(DEFS))
+        .map_err(|d| d.to_string())?
+        .files;
     let mut units = vec![emit_c::emit_shim().map_err(|e| e.to_string())?];
     for file in &files {
         for uop in &file.uops {
@@ -255,7 +257,7 @@ fn temp_dir() -> Result<tempfile::TempDir, String> {
 /// C changes, but no line moves, so no other uop's C does. Returns the
 /// changed uop's name.
 fn write_defs_with_one_change(from: &Path, to: &Path, count: usize) -> Result<String, String> {
-    let mut files = uop_defs::load_dir(from).map_err(|d| d.to_string())?;
+    let mut files = uop_defs::load_dir(from).map_err(|d| d.to_string())?.files;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     std::fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
     let mut changed = None;

@@ -44,7 +44,9 @@ pub fn corpus() -> &'static [Built] {
 
 fn sources() -> Vec<CSource> {
     let defs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../uop-defs/defs");
-    let files = uop_defs::load_dir(&defs).unwrap_or_else(|d| panic!("{d}"));
+    let files = uop_defs::load_dir(&defs)
+        .unwrap_or_else(|d| panic!("{d}"))
+        .files;
     let mut units = vec![emit_shim().unwrap_or_else(|e| panic!("{e:?}"))];
     for file in &files {
         for uop in &file.uops {
