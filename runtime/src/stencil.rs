@@ -38,6 +38,14 @@ pub struct UopInfo {
     pub helpers: &'static [&'static str],
 }
 
+impl UopInfo {
+    /// Whether the uop uses the value `name` (a declared value or
+    /// `jump_target`).
+    pub fn uses_value(&self, name: &str) -> bool {
+        self.uses.contains(&name)
+    }
+}
+
 /// A value the VM declared with its uop definitions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ValueInfo {

@@ -1,8 +1,11 @@
 //! C emission: one freestanding translation unit per uop, plus the shim.
 //!
-//! The layout of the C text is fixed by `docs/stencil-abi.md`; the askama
-//! templates in `stencil-gen/templates/` hold it. A `#line` directive before
-//! the body makes clang's diagnostics point into the `.uop` file.
+//! The askama templates in `stencil-gen/templates/` hold the layout of the
+//! C text, which `docs/stencil-abi.md` describes; every type, argument,
+//! value and exit in it comes from the VM's `abi` item ([`abi::CAbi`]).
+//! `#line` directives make clang's diagnostics point into the `.uop` files.
+
+mod abi;
 
 use std::fmt;
 use std::path::{Component, Path};
@@ -10,11 +13,17 @@ use std::path::{Component, Path};
 use askama::Template;
 use uop_defs::ast::{Helper, StackValue, Uop, UopFile, ValueType};
 
+pub use abi::{declarator, CAbi};
+
+/// The built-in value of a uop that jumps.
+pub const JUMP_TARGET: &str = "jump_target";
+
 /// Name of the shim's translation unit and stencil.
 pub const SHIM_NAME: &str = "shim";
 
-/// Placeholder the uop template puts where the C file's own line number of
-/// the line after the body goes; replaced once the text is rendered.
+/// Placeholder the templates put where the C file's own line number of the
+/// line after a block from the defs goes; replaced once the text is
+/// rendered.
 const NEXT_LINE_MARKER: &str = "@NEXT_LINE@";
 
 /// One C translation unit, ready for clang.
@@ -48,26 +57,30 @@ impl std::error::Error for EmitError {}
 
 #[derive(Template)]
 #[template(path = "shim.c", escape = "none")]
-struct ShimTemplate;
+struct ShimTemplate<'a> {
+    abi: &'a CAbi,
+    abi_path: String,
+    file_name: String,
+}
 
 #[derive(Template)]
 #[template(path = "uop.c", escape = "none")]
 struct UopTemplate<'a> {
+    abi: &'a CAbi,
+    abi_path: String,
     name: &'a str,
     location: String,
     path: String,
     file_name: String,
-    uses_oparg: bool,
-    uses_operand: bool,
     uses_jump_target: bool,
-    uses_deopt: bool,
+    values: Vec<String>,
+    exits: Vec<String>,
     helpers: Vec<String>,
     prelude: &'a str,
     loads: Vec<String>,
     declarations: Vec<String>,
     stores: Vec<String>,
     sp_adjust: Option<String>,
-    sp_after_pop: String,
     body_line: u32,
     body_path: String,
     body: &'a str,
@@ -104,32 +117,38 @@ pub fn uop_location(file: &UopFile, uop: &Uop) -> String {
 }
 
 /// The translation unit of the shim.
-pub fn emit_shim() -> Result<CSource, EmitError> {
-    let mut text = ShimTemplate.render().map_err(|e| EmitError {
+pub fn emit_shim(abi: &CAbi) -> Result<CSource, EmitError> {
+    let file_name = format!("{SHIM_NAME}.c");
+    let template = ShimTemplate {
+        abi,
+        abi_path: c_string_content(&abi.abi_path),
+        file_name: file_name.clone(),
+    };
+    let rendered = template.render().map_err(|e| EmitError {
         name: SHIM_NAME.to_string(),
         message: e.to_string(),
     })?;
-    text.push('\n');
     Ok(CSource {
         name: SHIM_NAME.to_string(),
-        file_name: format!("{SHIM_NAME}.c"),
+        file_name,
         location: None,
-        text,
+        text: number_next_lines(&rendered),
     })
 }
 
 /// The translation unit of one uop of `file`.
-pub fn emit_uop(file: &UopFile, uop: &Uop) -> Result<CSource, EmitError> {
+pub fn emit_uop(abi: &CAbi, file: &UopFile, uop: &Uop) -> Result<CSource, EmitError> {
     let n_inputs = uop.inputs.len() as i64;
     let delta = uop.outputs.len() as i64 - n_inputs;
     let path = dsl_path(&file.path);
     let file_name = format!("{}.c", uop.name);
+    let sp = abi.stack.as_str();
 
     let mut loads: Vec<String> = uop
         .inputs
         .iter()
         .enumerate()
-        .map(|(i, input)| load(input, i as i64 - n_inputs))
+        .map(|(i, input)| load(abi, input, i as i64 - n_inputs))
         .collect();
     if !uop.inputs.is_empty() {
         // A body may ignore an input (`drop`); that is not worth a warning.
@@ -144,25 +163,20 @@ pub fn emit_uop(file: &UopFile, uop: &Uop) -> Result<CSource, EmitError> {
         .outputs
         .iter()
         .filter(|out| !uop.inputs.iter().any(|input| input.name == out.name))
-        .map(|out| format!("{};", declarator(out.ty, &out.name)))
+        .map(|out| format!("{};", declarator(&c_type(abi, out.ty), &out.name)))
         .collect();
     let stores = uop
         .outputs
         .iter()
         .enumerate()
-        .map(|(i, out)| store(out, i as i64 - n_inputs))
+        .map(|(i, out)| store(abi, out, i as i64 - n_inputs))
         .collect();
-    let sp_adjust = (delta != 0).then(|| format!("sp += {delta};"));
-    let sp_after_pop = if n_inputs == 0 {
-        "sp".to_string()
-    } else {
-        format!("sp - {n_inputs}")
-    };
+    let sp_adjust = (delta != 0).then(|| format!("{sp} += {delta};"));
     let helpers = uop
         .calls
         .iter()
         .map(|name| match file.helpers.iter().find(|h| &h.name == name) {
-            Some(helper) => Ok(prototype(helper)),
+            Some(helper) => Ok(prototype(abi, helper)),
             None => Err(EmitError {
                 name: uop.name.clone(),
                 message: format!("helper `{name}` is not declared in {path}"),
@@ -171,21 +185,21 @@ pub fn emit_uop(file: &UopFile, uop: &Uop) -> Result<CSource, EmitError> {
         .collect::<Result<Vec<_>, _>>()?;
 
     let template = UopTemplate {
+        abi,
+        abi_path: c_string_content(&abi.abi_path),
         name: &uop.name,
         location: uop_location(file, uop),
         path: path.clone(),
         file_name: file_name.clone(),
-        uses_oparg: uop.uses("oparg"),
-        uses_operand: uop.uses("operand"),
-        uses_jump_target: uop.uses("jump_target"),
-        uses_deopt: uop.uses("deopt_target"),
+        uses_jump_target: uop.uses(JUMP_TARGET),
+        values: abi.value_decls(uop),
+        exits: abi.exit_macros(uop),
         helpers,
         prelude: file.prelude.trim_matches('\n'),
         loads,
         declarations,
         stores,
         sp_adjust,
-        sp_after_pop,
         body_line: uop.body_span.line,
         body_path: c_string_content(&path),
         body: &uop.body,
@@ -198,48 +212,53 @@ pub fn emit_uop(file: &UopFile, uop: &Uop) -> Result<CSource, EmitError> {
         name: uop.name.clone(),
         file_name,
         location: Some(uop_location(file, uop)),
-        text: number_next_line(&rendered),
+        text: number_next_lines(&rendered),
     })
 }
 
-/// `int64_t a`, `double b`, `int64_t *p`.
-fn declarator(ty: ValueType, name: &str) -> String {
+/// The C type a stack value of type `ty` has in a body.
+fn c_type(abi: &CAbi, ty: ValueType) -> String {
     match ty {
-        ValueType::Ptr => format!("int64_t *{name}"),
-        _ => format!("{} {name}", ty.c_type()),
+        ValueType::I64 => "int64_t".to_string(),
+        ValueType::F64 => "double".to_string(),
+        ValueType::Ptr => abi.pointer.clone(),
     }
 }
 
 /// The typed load of an input from its stack slot.
-fn load(value: &StackValue, slot: i64) -> String {
-    let bits = format!("sp[{slot}]");
+fn load(abi: &CAbi, value: &StackValue, slot: i64) -> String {
+    let bits = format!("{}[{slot}]", abi.stack);
+    let ty = c_type(abi, value.ty);
     let init = match value.ty {
-        ValueType::I64 => bits,
-        ValueType::F64 => format!("AS_F64({bits})"),
-        ValueType::Ptr => format!("(int64_t *)(intptr_t){bits}"),
+        ValueType::I64 => format!("(int64_t){bits}"),
+        ValueType::F64 => format!("jit_slot_to_f64({bits})"),
+        ValueType::Ptr => format!("({ty})(intptr_t){bits}"),
     };
-    format!("{} = {init};", declarator(value.ty, &value.name))
+    format!("{} = {init};", declarator(&ty, &value.name))
 }
 
 /// The store of an output into its stack slot.
-fn store(value: &StackValue, slot: i64) -> String {
+fn store(abi: &CAbi, value: &StackValue, slot: i64) -> String {
     let bits = match value.ty {
-        ValueType::I64 => value.name.clone(),
-        ValueType::F64 => format!("AS_I64({})", value.name),
-        ValueType::Ptr => format!("(int64_t)(intptr_t){}", value.name),
+        ValueType::I64 => format!("({}){}", abi.slot, value.name),
+        ValueType::F64 => format!("jit_f64_to_slot({})", value.name),
+        ValueType::Ptr => format!("({})(intptr_t){}", abi.slot, value.name),
     };
-    format!("sp[{slot}] = {bits};")
+    format!("{}[{slot}] = {bits};", abi.stack)
 }
 
 /// `extern int64_t vm_hash(int64_t, int64_t);`
-fn prototype(helper: &Helper) -> String {
-    let params: Vec<&str> = helper.params.iter().map(|t| t.c_type()).collect();
+fn prototype(abi: &CAbi, helper: &Helper) -> String {
+    let params: Vec<String> = helper.params.iter().map(|&t| c_type(abi, t)).collect();
     let params = if params.is_empty() {
         "void".to_string()
     } else {
         params.join(", ")
     };
-    format!("extern {} {}({params});", helper.ret.c_type(), helper.name)
+    format!(
+        "extern {};",
+        declarator(&c_type(abi, helper.ret), &format!("{}({params})", helper.name))
+    )
 }
 
 /// Escape a string for the inside of a C string literal.
@@ -266,21 +285,20 @@ fn line_breaks(text: &str) -> usize {
         .count()
 }
 
-/// Replace the marker of the `#line` directive after the body with the C
-/// file's own number of the following line, and end the text with a newline.
-fn number_next_line(rendered: &str) -> String {
-    let mut text = rendered.to_string();
-    // The directive follows the body, so it is the last occurrence.
+/// Replace every `#line` marker with the C file's own number of the line
+/// after it, and end the text with a newline.
+fn number_next_lines(rendered: &str) -> String {
     let directive = format!("#line {NEXT_LINE_MARKER}");
-    if let Some(at) = text.rfind(&directive) {
+    let mut text = String::with_capacity(rendered.len() + 1);
+    let mut rest = rendered;
+    while let Some(at) = rest.find(&directive) {
+        text.push_str(&rest[..at]);
         // Lines are 1-based and the directive numbers the line after itself.
-        let next = line_breaks(&text[..at]) + 2;
-        let marker_at = at + "#line ".len();
-        text.replace_range(
-            marker_at..marker_at + NEXT_LINE_MARKER.len(),
-            &next.to_string(),
-        );
+        let next = line_breaks(&text) + 2;
+        text.push_str(&format!("#line {next}"));
+        rest = &rest[at + directive.len()..];
     }
+    text.push_str(rest);
     text.push('\n');
     text
 }

@@ -12,7 +12,7 @@ use std::fmt;
 
 use runtime::{Arch, HoleKind};
 
-use crate::model::{DeclaredValues, Hole, StencilGroup, Value};
+use crate::model::{DeclaredValues, Hole, StencilGroup, Value, VALUE_SYMBOL_PREFIX};
 use crate::obj::{
     self, insn, ObjError, ObjectFile, RelocTarget, Relocation, SectionKind, SymbolPlace,
 };
@@ -68,6 +68,8 @@ pub enum LowerErrorKind {
     },
     /// The stencil's code or data does not fit the 32-bit hole offsets.
     TooLarge,
+    /// A `_JIT_*` symbol the VM's ABI does not declare.
+    UndeclaredValue { symbol: String },
 }
 
 /// Why one relocation cannot be lowered.
@@ -168,6 +170,15 @@ impl fmt::Display for LowerErrorKind {
             LowerErrorKind::TooLarge => {
                 write!(f, "code or data is larger than 4 GiB")
             }
+            LowerErrorKind::UndeclaredValue { symbol } => {
+                let name = symbol.strip_prefix(VALUE_SYMBOL_PREFIX).unwrap_or(symbol);
+                write!(
+                    f,
+                    "`{symbol}` is not a hole value the ABI declares; declare it in the `abi` item \
+                     (`value {}: u64 per_op;` or `per_trace`), or give the symbol another name",
+                    name.to_ascii_lowercase()
+                )
+            }
         }
     }
 }
@@ -222,6 +233,27 @@ pub fn lower(
     values: &DeclaredValues,
 ) -> Result<StencilGroup, LowerError> {
     lower_with_layout(object, target, name, values).map(|(group, _)| group)
+}
+
+/// `group`, unless one of its holes is a `_JIT_*` symbol nobody declared:
+/// generation refuses what inspection only shows.
+pub fn require_declared(group: StencilGroup, target: &Target) -> Result<StencilGroup, LowerError> {
+    let undeclared = group
+        .code_holes
+        .iter()
+        .chain(&group.data_holes)
+        .find_map(|h| match &h.value {
+            Value::Undeclared(symbol) => Some(symbol.clone()),
+            _ => None,
+        });
+    match undeclared {
+        Some(symbol) => Err(LowerError {
+            uop: group.name,
+            target: target.triple,
+            kind: Box::new(LowerErrorKind::UndeclaredValue { symbol }),
+        }),
+        None => Ok(group),
+    }
 }
 
 /// [`lower`], also saying where each section and the GOT went.

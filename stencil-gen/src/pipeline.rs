@@ -9,11 +9,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use uop_defs::ast::UopFile;
+use uop_defs::ast::{Abi, UopFile};
 
 use crate::cache::{self, Cache};
 use crate::digest::InputDigests;
-use crate::emit_c::{self, EmitError};
+use crate::emit_c::{self, CAbi, EmitError};
 use crate::lower;
 use crate::target::Target;
 use crate::toolchain::{self, Search, Tool, Toolchain, ToolchainError, Version};
@@ -225,18 +225,25 @@ pub fn generate(opts: &GenOptions) -> Result<Generation, GenError> {
 /// [`generate`], telling `progress` what happens.
 pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Generation, GenError> {
     let start = Instant::now();
-    let (files, sources) = load_defs(opts)?;
+    let Loaded {
+        abi,
+        abi_path,
+        files,
+        sources,
+    } = load_defs(opts)?;
+    let c_abi = CAbi::new(&abi, abi_path);
+    let values = CAbi::declared_values(&abi);
     let mut search = Search::standard(opts.llvm_bin_dir.clone(), opts.llvm_major);
     search.timeout = opts.tool_timeout;
     let toolchain = Toolchain::find_with(&search).map_err(GenError::Toolchain)?;
     let llvm_version = toolchain.llvm_version();
 
-    let shim = emit_c::emit_shim().map_err(GenError::Emit)?;
+    let shim = emit_c::emit_shim(&c_abi).map_err(GenError::Emit)?;
     let mut units = vec![shim];
     let mut metas = Vec::new();
     for file in &files {
         for uop in &file.uops {
-            units.push(emit_c::emit_uop(file, uop).map_err(GenError::Emit)?);
+            units.push(emit_c::emit_uop(&c_abi, file, uop).map_err(GenError::Emit)?);
             metas.push(UopMeta::new(file, uop));
         }
     }
@@ -274,6 +281,7 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
             toolchain: &toolchain,
             cache: cache.as_ref(),
             targets: opts.targets.len(),
+            values: &values,
             pool: &pool,
             progress,
         },
@@ -303,6 +311,7 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
         let shim = groups.next().unwrap_or_default();
         let stencils = TargetStencils {
             target,
+            values: values.clone(),
             llvm_version: llvm_version.to_string(),
             digests: InputDigests::for_target(&sources, target, &llvm_version.to_string()),
             shim,
@@ -362,13 +371,28 @@ pub fn write_outputs(files: &[OutputFile], out_dir: &Path) -> Result<(), GenErro
     writer::write_outputs(files, out_dir).map_err(GenError::Write)
 }
 
-/// The parsed DSL files, with the paths rewritten relative to the root, and
-/// each file's (path, content) for the digests.
-#[allow(clippy::type_complexity)]
-fn load_defs(opts: &GenOptions) -> Result<(Vec<UopFile>, Vec<(String, Vec<u8>)>), GenError> {
+/// What the defs directory holds, as the generation uses it.
+struct Loaded {
+    abi: Abi,
+    /// The file of the `abi` item, as written into generated text.
+    abi_path: String,
+    /// The parsed DSL files, with the paths rewritten relative to the root.
+    files: Vec<UopFile>,
+    /// Each file's (path, content) for the digests.
+    sources: Vec<(String, Vec<u8>)>,
+}
+
+fn load_defs(opts: &GenOptions) -> Result<Loaded, GenError> {
     let dir = opts.root.join(&opts.defs_dir);
     let label_dir = label_dir(&opts.root, &dir);
-    let mut files = uop_defs::load_dir(&dir).map_err(GenError::Defs)?.files;
+    let defs = uop_defs::load_dir(&dir).map_err(GenError::Defs)?;
+    let relative = defs
+        .abi_path
+        .strip_prefix(&dir)
+        .unwrap_or(&defs.abi_path)
+        .to_path_buf();
+    let abi_path = emit_c::dsl_path(&label_dir.join(relative));
+    let mut files = defs.files;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let mut sources = Vec::with_capacity(files.len());
     for file in &mut files {
@@ -381,7 +405,12 @@ fn load_defs(opts: &GenOptions) -> Result<(Vec<UopFile>, Vec<(String, Vec<u8>)>)
         })?;
         sources.push((emit_c::dsl_path(&file.path), content));
     }
-    Ok((files, sources))
+    Ok(Loaded {
+        abi: defs.abi,
+        abi_path,
+        files,
+        sources,
+    })
 }
 
 /// The defs directory as written into the output: relative to the root when

@@ -17,7 +17,7 @@ use uop_defs::ast::{self, Uop, UopFile};
 
 use crate::digest::{self, InputDigests};
 use crate::emit_c;
-use crate::model::{Hole, StencilGroup, Value};
+use crate::model::{DeclaredValue, DeclaredValues, Hole, StencilGroup, Value};
 use crate::target::{self, Target};
 
 pub mod commit;
@@ -153,10 +153,8 @@ pub struct UopMeta {
     pub doc: String,
     pub inputs: Vec<ValueType>,
     pub outputs: Vec<ValueType>,
-    pub uses_oparg: bool,
-    pub uses_operand: bool,
-    pub uses_jump_target: bool,
-    pub uses_deopt: bool,
+    /// Declared values and `jump_target`, as the uop's `uses` lists them.
+    pub uses: Vec<String>,
     pub helpers: Vec<String>,
 }
 
@@ -169,10 +167,7 @@ impl UopMeta {
             doc: uop.doc.clone(),
             inputs: types(&uop.inputs),
             outputs: types(&uop.outputs),
-            uses_oparg: uop.uses("oparg"),
-            uses_operand: uop.uses("operand"),
-            uses_jump_target: uop.uses("jump_target"),
-            uses_deopt: uop.uses("deopt_target"),
+            uses: uop.uses.clone(),
             helpers: uop.calls.clone(),
         }
     }
@@ -193,6 +188,8 @@ pub struct TargetStencils {
     /// Full LLVM version, e.g. `19.1.7`.
     pub llvm_version: String,
     pub digests: InputDigests,
+    /// The hole values the VM declared.
+    pub values: DeclaredValues,
     pub shim: StencilGroup,
     /// In uop id order.
     pub uops: Vec<(UopMeta, StencilGroup)>,
@@ -246,18 +243,24 @@ fn symbols(stencils: &TargetStencils) -> Result<Vec<String>, WriteError> {
 }
 
 /// A model hole as the runtime's hole.
-fn runtime_hole(hole: &Hole, symbols: &[String]) -> runtime::Hole {
+fn runtime_hole(hole: &Hole, symbols: &[String], values: &DeclaredValues) -> runtime::Hole {
     let value = match &hole.value {
         Value::Code => HoleValue::Code,
         Value::Data => HoleValue::Data,
         Value::Continue => HoleValue::Continue,
-        Value::Oparg => HoleValue::Oparg,
-        Value::Operand => HoleValue::Operand,
         Value::JumpTarget => HoleValue::JumpTarget,
-        Value::DeoptTarget => HoleValue::DeoptTarget,
         Value::Zero => HoleValue::Zero,
+        // The pipeline refuses values the ABI does not declare, and the
+        // ABI declares at most `MAX_OP_VALUES` per-op values.
+        Value::OpValue(name) => HoleValue::OpValue(
+            values
+                .per_op
+                .iter()
+                .position(|v| &v.name == name)
+                .unwrap_or_default() as u8,
+        ),
         // `symbols` holds every symbol name and fits u16 (checked above).
-        Value::Symbol(name) => {
+        Value::Symbol(name) | Value::Undeclared(name) => {
             HoleValue::Symbol(symbols.iter().position(|s| s == name).unwrap_or_default() as u16)
         }
     };
@@ -315,6 +318,8 @@ struct TableTemplate {
     uops: Vec<UopView>,
     stencils: Vec<StencilView>,
     symbols: String,
+    op_values: String,
+    trace_values: String,
 }
 
 /// A stencil's arrays, ready for the template.
@@ -344,10 +349,7 @@ struct UopView {
     stencil: StencilView,
     inputs: String,
     outputs: String,
-    uses_oparg: bool,
-    uses_operand: bool,
-    uses_jump_target: bool,
-    uses_deopt: bool,
+    uses: String,
     helpers: String,
 }
 
@@ -357,17 +359,18 @@ fn stencil_view(
     ident: String,
     group: &StencilGroup,
     symbols: &[String],
+    values: &DeclaredValues,
 ) -> StencilView {
     let holes = |holes: &[Hole]| -> Vec<String> {
         holes
             .iter()
             .map(|hole| {
-                let h = runtime_hole(hole, symbols);
+                let h = runtime_hole(hole, symbols, values);
                 let mut line = format!(
                     "Hole {{ offset: {}, kind: HoleKind::{:?}, value: HoleValue::{:?}, addend: {} }},",
                     h.offset, h.kind, h.value, h.addend
                 );
-                if let Value::Symbol(name) = &hole.value {
+                if let Value::Symbol(name) | Value::OpValue(name) = &hole.value {
                     line.push_str(&format!(" // {name}"));
                 }
                 line
@@ -442,6 +445,7 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
         "SHIM".to_string(),
         &stencils.shim,
         symbols,
+        &stencils.values,
     );
     let mut uops: Vec<UopView> = Vec::with_capacity(stencils.uops.len());
     for (id, (meta, group)) in stencils.uops.iter().enumerate() {
@@ -465,6 +469,7 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
             format!("UOP_{const_name}"),
             group,
             symbols,
+            &stencils.values,
         );
         uops.push(UopView {
             id,
@@ -473,10 +478,7 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
             stencil,
             inputs: value_types(&meta.inputs),
             outputs: value_types(&meta.outputs),
-            uses_oparg: meta.uses_oparg,
-            uses_operand: meta.uses_operand,
-            uses_jump_target: meta.uses_jump_target,
-            uses_deopt: meta.uses_deopt,
+            uses: string_list(&meta.uses),
             helpers: string_list(&meta.helpers),
         });
     }
@@ -494,8 +496,19 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
         uops,
         stencils: stencils_views,
         symbols: string_list(symbols),
+        op_values: value_infos(&stencils.values.per_op),
+        trace_values: value_infos(&stencils.values.per_trace),
     };
     render(&template, &module_path(target))
+}
+
+/// `ValueInfo { name: "oparg", bits: 32 }, ...`
+fn value_infos(values: &[DeclaredValue]) -> String {
+    values
+        .iter()
+        .map(|v| format!("ValueInfo {{ name: {:?}, bits: {} }}", v.name, v.bits))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The `runtime` items the module uses, so it has no unused import.
@@ -515,6 +528,9 @@ fn imports(stencils: &TargetStencils) -> String {
         names.extend(["Hole", "HoleKind", "HoleValue"]);
     }
     names.extend(["Stencil", "StencilTable", "UopInfo"]);
+    if !stencils.values.per_op.is_empty() || !stencils.values.per_trace.is_empty() {
+        names.push("ValueInfo");
+    }
     if any_type {
         names.push("ValueType");
     }
@@ -535,9 +551,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn stencil_json(group: &StencilGroup, symbols: &[String]) -> Json {
+fn stencil_json(group: &StencilGroup, symbols: &[String], values: &DeclaredValues) -> Json {
     let holes = |holes: &[Hole]| -> Vec<runtime::Hole> {
-        holes.iter().map(|h| runtime_hole(h, symbols)).collect()
+        holes.iter().map(|h| runtime_hole(h, symbols, values)).collect()
     };
     json!({
         "code": hex(&group.code),
@@ -548,6 +564,13 @@ fn stencil_json(group: &StencilGroup, symbols: &[String]) -> Json {
         "disassembly": group.disassembly,
         "trailing_jump_removed": group.trailing_jump_removed,
     })
+}
+
+fn value_json(values: &[DeclaredValue]) -> Json {
+    values
+        .iter()
+        .map(|v| json!({ "name": v.name, "bits": v.bits }))
+        .collect()
 }
 
 fn render_manifest(stencils: &TargetStencils, symbols: &[String]) -> String {
@@ -563,12 +586,9 @@ fn render_manifest(stencils: &TargetStencils, symbols: &[String]) -> String {
                 "doc": meta.doc,
                 "inputs": meta.inputs,
                 "outputs": meta.outputs,
-                "uses_oparg": meta.uses_oparg,
-                "uses_operand": meta.uses_operand,
-                "uses_jump_target": meta.uses_jump_target,
-                "uses_deopt": meta.uses_deopt,
+                "uses": meta.uses,
                 "helpers": meta.helpers,
-                "stencil": stencil_json(group, symbols),
+                "stencil": stencil_json(group, symbols, &stencils.values),
             })
         })
         .collect();
@@ -582,7 +602,9 @@ fn render_manifest(stencils: &TargetStencils, symbols: &[String]) -> String {
         "arch": target.arch,
         "code_align": target.code_align,
         "symbols": symbols,
-        "shim": stencil_json(&stencils.shim, symbols),
+        "op_values": value_json(&stencils.values.per_op),
+        "trace_values": value_json(&stencils.values.per_trace),
+        "shim": stencil_json(&stencils.shim, symbols, &stencils.values),
         "uops": uops,
     });
     // Serialising a `Value` cannot fail; an empty document would not parse

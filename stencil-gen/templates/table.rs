@@ -28,6 +28,8 @@ pub static TABLE: StencilTable = StencilTable {
     uops: &UOPS,
     info: &INFO,
     symbols: &[{{ symbols }}],
+    op_values: &[{{ op_values }}],
+    trace_values: &[{{ trace_values }}],
 };
 
 static UOPS: [Stencil; {{ uops.len() }}] = [
@@ -49,10 +51,7 @@ static INFO: [UopInfo; {{ uops.len() }}] = [
         name: "{{ uop.name }}",
         inputs: &[{{ uop.inputs }}],
         outputs: &[{{ uop.outputs }}],
-        uses_oparg: {{ uop.uses_oparg }},
-        uses_operand: {{ uop.uses_operand }},
-        uses_jump_target: {{ uop.uses_jump_target }},
-        uses_deopt: {{ uop.uses_deopt }},
+        uses: &[{{ uop.uses }}],
         helpers: &[{{ uop.helpers }}],
     },
 {%- endfor %}

@@ -4,6 +4,11 @@
 //! is named with its format and instruction set, and the JSON rendering
 //! of `inspect-object --format json` has the documented fields and values.
 
+#[path = "support/abi.rs"]
+mod abi_support;
+#[allow(unused_imports)]
+use abi_support::{reference_abi, reference_values};
+
 #[path = "objects/coverage.rs"]
 mod coverage;
 #[path = "objects/json.rs"]

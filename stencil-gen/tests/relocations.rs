@@ -5,6 +5,11 @@
 //! instruction reaches the intended value. Mach-O, COFF and RISC-V are in
 //! `formats.rs`.
 
+#[path = "support/abi.rs"]
+mod abi_support;
+#[allow(unused_imports)]
+use abi_support::{reference_abi, reference_values};
+
 use runtime::HoleKind::*;
 use stencil_gen::lower::lower;
 use stencil_gen::model::{Hole, StencilGroup, Value};
@@ -30,9 +35,9 @@ fn lower_asm(target: &Target, source: &str) -> StencilGroup {
 #[test]
 fn x86_64_64() {
     let group = lower_asm(X86, "nop\nmovabsq $_JIT_OPERAND, %rax\n");
-    assert_eq!(group.code_holes, [hole(3, Abs64, Value::Operand, 0)]);
+    assert_eq!(group.code_holes, [hole(3, Abs64, Value::OpValue("operand".into()), 0)]);
     let base = 0x5555_0000_1000;
-    let emission = Emission::new(base, base + 0x1000).with(Value::Operand, 0x1122_3344_5566_7788);
+    let emission = Emission::new(base, base + 0x1000).with(Value::OpValue("operand".into()), 0x1122_3344_5566_7788);
     let (code, _) = emission.emit(&group);
     assert_eq!(
         instruction(X86, &code, base, 1),
@@ -43,9 +48,9 @@ fn x86_64_64() {
 #[test]
 fn x86_64_32() {
     let group = lower_asm(X86, "nop\nmovl $_JIT_OPARG+2, %ecx\n");
-    assert_eq!(group.code_holes, [hole(2, Abs32, Value::Oparg, 2)]);
+    assert_eq!(group.code_holes, [hole(2, Abs32, Value::OpValue("oparg".into()), 2)]);
     let base = 0x5555_0000_1000;
-    let emission = Emission::new(base, base + 0x1000).with(Value::Oparg, 0xdead_beef);
+    let emission = Emission::new(base, base + 0x1000).with(Value::OpValue("oparg".into()), 0xdead_beef);
     let (code, _) = emission.emit(&group);
     assert_eq!(
         instruction(X86, &code, base, 1),
@@ -181,14 +186,14 @@ fn x86_64_gotpcrelx() {
     assert_eq!(group.code[8..14], [0x48, 0x83, 0xC4, 0x48, 0x8B, 0x0D]);
     assert_eq!(
         group.data_holes,
-        [hole(0, Abs64, helper(), 0), hole(8, Abs64, Value::Oparg, 0)]
+        [hole(0, Abs64, helper(), 0), hole(8, Abs64, Value::OpValue("oparg".into()), 0)]
     );
     let base = 0x5555_0000_1000;
     let data_base = base + 0x2000;
     let target = 0x5555_2000_0000;
     let (code, _) = Emission::new(base, data_base)
         .with(helper(), target)
-        .with(Value::Oparg, 0xdead_beef)
+        .with(Value::OpValue("oparg".into()), 0xdead_beef)
         .emit(&group);
     let listing = listing(X86, &code, base);
     // All relaxed to direct forms of the same length; the `addq` before
@@ -227,15 +232,15 @@ fn x86_64_rex_gotpcrelx() {
     assert_eq!(
         group.data_holes,
         [
-            hole(0, Abs64, Value::Operand, 0),
-            hole(8, Abs64, Value::Oparg, 0)
+            hole(0, Abs64, Value::OpValue("operand".into()), 0),
+            hole(8, Abs64, Value::OpValue("oparg".into()), 0)
         ]
     );
     let base = 0x5555_0000_1000;
     let emission = |operand, oparg| {
         Emission::new(base, base + 0x2000)
-            .with(Value::Operand, operand)
-            .with(Value::Oparg, oparg)
+            .with(Value::OpValue("operand".into()), operand)
+            .with(Value::OpValue("oparg".into()), oparg)
             .emit(&group)
             .0
     };
@@ -294,8 +299,8 @@ fn a64_emission() -> Emission {
     Emission::new(A64_CODE, A64_DATA)
         .with(helper(), 0x4321_5678)
         .with(Value::JumpTarget, 0x4000_7ff0)
-        .with(Value::Operand, 0x1122_3344_5566_7788)
-        .with(Value::Oparg, 0x0000_0000_0000_abc8)
+        .with(Value::OpValue("operand".into()), 0x1122_3344_5566_7788)
+        .with(Value::OpValue("oparg".into()), 0x0000_0000_0000_abc8)
 }
 
 #[test]
@@ -408,7 +413,7 @@ fn aarch64_ldst8_abs_lo12_nc() {
     let (h, text) = a64_case("ldrb w0, [x0, :lo12:_JIT_OPARG+1]", &a64_emission());
     assert_eq!(
         h,
-        hole(4, Aarch64PageOffset12 { scale: 0 }, Value::Oparg, 1)
+        hole(4, Aarch64PageOffset12 { scale: 0 }, Value::OpValue("oparg".into()), 1)
     );
     assert_eq!(text, "ldrb w0, [x0, #0xbc9]");
 }
@@ -418,7 +423,7 @@ fn aarch64_ldst16_abs_lo12_nc() {
     let (h, text) = a64_case("ldrh w0, [x1, :lo12:_JIT_OPARG+2]", &a64_emission());
     assert_eq!(
         h,
-        hole(4, Aarch64PageOffset12 { scale: 1 }, Value::Oparg, 2)
+        hole(4, Aarch64PageOffset12 { scale: 1 }, Value::OpValue("oparg".into()), 2)
     );
     assert_eq!(text, "ldrh w0, [x1, #0xbca]");
 }
@@ -428,7 +433,7 @@ fn aarch64_ldst32_abs_lo12_nc() {
     let (h, text) = a64_case("ldr w0, [x1, :lo12:_JIT_OPARG+4]", &a64_emission());
     assert_eq!(
         h,
-        hole(4, Aarch64PageOffset12 { scale: 2 }, Value::Oparg, 4)
+        hole(4, Aarch64PageOffset12 { scale: 2 }, Value::OpValue("oparg".into()), 4)
     );
     assert_eq!(text, "ldr w0, [x1, #0xbcc]");
 }
@@ -448,7 +453,7 @@ fn aarch64_ldst128_abs_lo12_nc() {
     let (h, text) = a64_case("ldr q0, [x1, :lo12:_JIT_OPARG+8]", &a64_emission());
     assert_eq!(
         h,
-        hole(4, Aarch64PageOffset12 { scale: 4 }, Value::Oparg, 8)
+        hole(4, Aarch64PageOffset12 { scale: 4 }, Value::OpValue("oparg".into()), 8)
     );
     assert_eq!(text, "ldr q0, [x1, #0xbd0]");
 }
@@ -456,14 +461,14 @@ fn aarch64_ldst128_abs_lo12_nc() {
 #[test]
 fn aarch64_movw_uabs_g0() {
     let (h, text) = a64_case("movz x0, #:abs_g0:_JIT_OPARG", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 0 }, Value::Oparg, 0));
+    assert_eq!(h, hole(4, Aarch64MovWide { group: 0 }, Value::OpValue("oparg".into()), 0));
     assert_eq!(text, format!("mov x0, #0xabc8 // ={}", 0xabc8));
 }
 
 #[test]
 fn aarch64_movw_uabs_g0_nc() {
     let (h, text) = a64_case("movk x0, #:abs_g0_nc:_JIT_OPERAND", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 0 }, Value::Operand, 0));
+    assert_eq!(h, hole(4, Aarch64MovWide { group: 0 }, Value::OpValue("operand".into()), 0));
     assert_eq!(text, "movk x0, #0x7788");
 }
 
@@ -477,14 +482,14 @@ fn aarch64_movw_uabs_g1() {
 #[test]
 fn aarch64_movw_uabs_g1_nc() {
     let (h, text) = a64_case("movk x0, #:abs_g1_nc:_JIT_OPERAND", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 1 }, Value::Operand, 0));
+    assert_eq!(h, hole(4, Aarch64MovWide { group: 1 }, Value::OpValue("operand".into()), 0));
     assert_eq!(text, "movk x0, #0x5566, lsl #16");
 }
 
 #[test]
 fn aarch64_movw_uabs_g2() {
     let (h, text) = a64_case("movz x0, #:abs_g2:_JIT_OPERAND", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 2 }, Value::Operand, 0));
+    assert_eq!(h, hole(4, Aarch64MovWide { group: 2 }, Value::OpValue("operand".into()), 0));
     assert_eq!(
         text,
         format!("mov x0, #0x334400000000 // ={}", 0x3344_0000_0000u64)
@@ -494,14 +499,14 @@ fn aarch64_movw_uabs_g2() {
 #[test]
 fn aarch64_movw_uabs_g2_nc() {
     let (h, text) = a64_case("movk x0, #:abs_g2_nc:_JIT_OPERAND", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 2 }, Value::Operand, 0));
+    assert_eq!(h, hole(4, Aarch64MovWide { group: 2 }, Value::OpValue("operand".into()), 0));
     assert_eq!(text, "movk x0, #0x3344, lsl #32");
 }
 
 #[test]
 fn aarch64_movw_uabs_g3() {
     let (h, text) = a64_case("movz x0, #:abs_g3:_JIT_OPERAND", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 3 }, Value::Operand, 0));
+    assert_eq!(h, hole(4, Aarch64MovWide { group: 3 }, Value::OpValue("operand".into()), 0));
     assert_eq!(
         text,
         format!(
@@ -563,7 +568,7 @@ fn unsupported_aarch64_relocation_is_an_error() {
         &[],
         "nop\nnop\nnop\nnop\nnop\nnop\nnop\nadd x0, x0, :tprel_hi12:counter\n",
     );
-    let error = lower(&object, A64, "add_i64").unwrap_err();
+    let error = lower(&object, A64, "add_i64", reference_values()).unwrap_err();
     assert_eq!(
         error.to_string(),
         "uop `add_i64` (aarch64-unknown-linux-gnu): unsupported relocation \
@@ -574,7 +579,7 @@ fn unsupported_aarch64_relocation_is_an_error() {
 #[test]
 fn unsupported_x86_64_relocation_is_an_error() {
     let object = assemble_with(X86, &[], "nop\nmovl %fs:counter@tpoff, %eax\nretq\n");
-    let error = lower(&object, X86, "load_tls").unwrap_err();
+    let error = lower(&object, X86, "load_tls", reference_values()).unwrap_err();
     assert_eq!(
         error.to_string(),
         "uop `load_tls` (x86_64-unknown-linux-gnu): unsupported relocation \
@@ -586,7 +591,7 @@ fn unsupported_x86_64_relocation_is_an_error() {
 fn unsupported_relocation_in_data_is_an_error() {
     // A 16-bit absolute value has no hole kind.
     let object = assemble_with(A64, &[], "ret\n.data\n.hword 0\n.hword helper\n");
-    let error = lower(&object, A64, "short_data").unwrap_err();
+    let error = lower(&object, A64, "short_data", reference_values()).unwrap_err();
     assert_eq!(
         error.to_string(),
         "uop `short_data` (aarch64-unknown-linux-gnu): unsupported relocation \

@@ -5,6 +5,11 @@
 
 #![cfg(unix)]
 
+#[path = "support/abi.rs"]
+mod abi_support;
+#[allow(unused_imports)]
+use abi_support::{reference_abi, reference_values};
+
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -86,7 +91,7 @@ fn assert_sleep_killed(bin: &Path) {
 fn neg_unit() -> emit_c::CSource {
     let src = "/// Negates.\nuop neg(a -- r) {\n    r = -a;\n}\n";
     let file = uop_defs::parse(Path::new("defs/a.uop"), src).unwrap_or_else(|d| panic!("{d}"));
-    emit_c::emit_uop(&file, &file.uops[0]).unwrap()
+    emit_c::emit_uop(reference_abi(), &file, &file.uops[0]).unwrap()
 }
 
 #[test]

@@ -1,5 +1,10 @@
 //! The toolchain driver against the real LLVM 19 tools.
 
+#[path = "support/abi.rs"]
+mod abi_support;
+#[allow(unused_imports)]
+use abi_support::{reference_abi, reference_values};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -206,7 +211,7 @@ fn a_c_error_names_the_uop_its_file_and_line_and_clangs_message() {
     let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
     let src = "helper vm_hash(i64, i64) -> i64;\n\n/// Broken.\nuop broken(a -- r) {\n    r = a;\n    r += undeclared_thing;\n}\n";
     let file = uop_defs::parse(Path::new("defs/broken.uop"), src).unwrap_or_else(|d| panic!("{d}"));
-    let unit = emit_c::emit_uop(&file, &file.uops[0]).unwrap();
+    let unit = emit_c::emit_uop(reference_abi(), &file, &file.uops[0]).unwrap();
     for target in target::ALL {
         let error = toolchain.compile(target, &unit).unwrap_err();
         assert!(matches!(error, ToolchainError::Compile { .. }), "{error:?}");
@@ -242,7 +247,7 @@ fn compiles_for_the_asked_target_with_the_common_and_target_flags() {
     {
         assert!(args.iter().any(|a| a == flag), "{flag}");
     }
-    let shim = emit_c::emit_shim().unwrap();
+    let shim = emit_c::emit_shim(reference_abi()).unwrap();
     let compiled = toolchain.compile(&AARCH64_LINUX, &shim).unwrap();
     // ELF, 64-bit, little-endian, machine EM_AARCH64 (183).
     assert_eq!(&compiled.object[..4], b"\x7fELF");
@@ -256,9 +261,9 @@ fn compiles_for_the_asked_target_with_the_common_and_target_flags() {
 #[test]
 fn disassembly_is_tidy_and_cut_at_the_code_length() {
     let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
-    let shim = emit_c::emit_shim().unwrap();
+    let shim = emit_c::emit_shim(reference_abi()).unwrap();
     let object = toolchain.compile(&X86_64_LINUX, &shim).unwrap().object;
-    let group = stencil_gen::lower::lower(&object, &X86_64_LINUX, "shim").unwrap();
+    let group = stencil_gen::lower::lower(&object, &X86_64_LINUX, "shim", reference_values()).unwrap();
     let full = toolchain
         .disassemble(&X86_64_LINUX, "shim", &object, group.code.len())
         .unwrap();
@@ -286,7 +291,7 @@ fn disassembly_is_tidy_and_cut_at_the_code_length() {
 #[test]
 fn readelf_shows_the_sections_symbols_and_relocations() {
     let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
-    let shim = emit_c::emit_shim().unwrap();
+    let shim = emit_c::emit_shim(reference_abi()).unwrap();
     let object = toolchain.compile(&AARCH64_LINUX, &shim).unwrap().object;
     let text = toolchain.readelf(&AARCH64_LINUX, "shim", &object).unwrap();
     assert!(text.contains(".rela.text"), "{text}");
@@ -301,17 +306,17 @@ fn compiled_units(toolchain: &Toolchain, target: &target::Target) -> Vec<(String
     let src = std::fs::read_to_string(&defs).unwrap();
     let file =
         uop_defs::parse(Path::new("defs/control.uop"), &src).unwrap_or_else(|d| panic!("{d}"));
-    let mut units = vec![emit_c::emit_shim().unwrap()];
+    let mut units = vec![emit_c::emit_shim(reference_abi()).unwrap()];
     units.extend(
         file.uops
             .iter()
-            .map(|uop| emit_c::emit_uop(&file, uop).unwrap()),
+            .map(|uop| emit_c::emit_uop(reference_abi(), &file, uop).unwrap()),
     );
     units
         .iter()
         .map(|unit| {
             let object = toolchain.compile(target, unit).unwrap().object;
-            let group = stencil_gen::lower::lower(&object, target, &unit.name).unwrap();
+            let group = stencil_gen::lower::lower(&object, target, &unit.name, reference_values()).unwrap();
             (unit.name.clone(), object, group.code.len())
         })
         .collect()
@@ -466,11 +471,11 @@ fn a_uop_name_too_long_for_a_file_name_still_compiles() {
     let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
     // 300 bytes: longer than a file name may be (255 on Linux and macOS).
     let (file, name) = uop_named(300);
-    let unit = emit_c::emit_uop(&file, &file.uops[0]).unwrap();
+    let unit = emit_c::emit_uop(reference_abi(), &file, &file.uops[0]).unwrap();
     let compiled = toolchain
         .compile(&X86_64_LINUX, &unit)
         .unwrap_or_else(|e| panic!("{e}"));
-    let group = stencil_gen::lower::lower(&compiled.object, &X86_64_LINUX, &name)
+    let group = stencil_gen::lower::lower(&compiled.object, &X86_64_LINUX, &name, reference_values())
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!group.code.is_empty());
     // clang is given short names, each kept apart by a digest of the name.
@@ -483,13 +488,13 @@ fn a_uop_name_too_long_for_a_file_name_still_compiles() {
     );
     assert!(object.ends_with(".o"), "{object}");
     let (other_file, _) = uop_named(301);
-    let other = emit_c::emit_uop(&other_file, &other_file.uops[0]).unwrap();
+    let other = emit_c::emit_uop(reference_abi(), &other_file, &other_file.uops[0]).unwrap();
     let other_args = stencil_gen::toolchain::unit_args(&X86_64_LINUX, &other);
     assert_ne!(other_args[args.len() - 3], *source);
 
     // A name that fits keeps its own file names.
     let (short_file, short_name) = uop_named(100);
-    let short = emit_c::emit_uop(&short_file, &short_file.uops[0]).unwrap();
+    let short = emit_c::emit_uop(reference_abi(), &short_file, &short_file.uops[0]).unwrap();
     let short_args = stencil_gen::toolchain::unit_args(&X86_64_LINUX, &short);
     assert_eq!(
         short_args[short_args.len() - 3..],

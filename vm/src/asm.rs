@@ -352,14 +352,14 @@ impl<'s> Parser<'s> {
         }
         let wanted: Vec<&str> = [
             (
-                info.uses_oparg,
+                info.uses_value("oparg"),
                 "an oparg (an unsigned 32-bit integer or a local name)",
             ),
             (
-                info.uses_operand,
+                info.uses_value("operand"),
                 "an operand (an integer or float literal)",
             ),
-            (info.uses_jump_target, "a jump target (a label)"),
+            (info.uses_value("jump_target"), "a jump target (a label)"),
         ]
         .into_iter()
         .filter_map(|(used, what)| used.then_some(what))
@@ -380,9 +380,9 @@ impl<'s> Parser<'s> {
             );
         }
         let mut args = args.iter().copied();
-        let oparg = if info.uses_oparg { args.next() } else { None };
+        let oparg = if info.uses_value("oparg") { args.next() } else { None };
         let mut operand = 0;
-        if info.uses_operand {
+        if info.uses_value("operand") {
             if let Some(token) = args.next() {
                 match self.operand(info, token) {
                     Ok(bits) => operand = bits,
@@ -390,7 +390,7 @@ impl<'s> Parser<'s> {
                 }
             }
         }
-        let target = if info.uses_jump_target {
+        let target = if info.uses_value("jump_target") {
             args.next()
         } else {
             None

@@ -278,13 +278,13 @@ fn validates_against_the_given_uop_table() {
 
     let mut drifted: Vec<UopInfo> = UOPS.to_vec();
     let i = drifted.iter().position(|u| u.name == "add_imm").unwrap();
-    drifted[i].uses_oparg = false;
+    drifted[i].uses = &[];
     drifted[i].inputs = &[ValueType::I64, ValueType::I64];
     let err = assemble("t.uasm", "push_small 1\nadd_imm\nreturn\n", &drifted).unwrap_err();
     assert_eq!(
         err.errors[0].message,
         "uop `add_imm` in the stencil table differs from the interpreter's: \
-         stack effect (2 -- 1) instead of (1 -- 1), does not use the oparg"
+         stack effect (2 -- 1) instead of (1 -- 1), does not use `oparg`"
     );
 
     let mut extra: Vec<UopInfo> = UOPS.to_vec();

@@ -157,13 +157,12 @@ fn generation(root: &Path, targets: Vec<&'static Target>, runs: usize) -> Result
     let triples: Vec<&str> = targets.iter().map(|t| t.triple).collect();
 
     let toolchain = Toolchain::find(None, opts.llvm_major).map_err(|e| e.to_string())?;
-    let files = uop_defs::load_dir(&root.join(DEFS))
-        .map_err(|d| d.to_string())?
-        .files;
-    let mut units = vec![emit_c::emit_shim().map_err(|e| e.to_string())?];
-    for file in &files {
+    let defs = uop_defs::load_dir(&root.join(DEFS)).map_err(|d| d.to_string())?;
+    let abi = emit_c::CAbi::new(&defs.abi, emit_c::dsl_path(&defs.abi_path));
+    let mut units = vec![emit_c::emit_shim(&abi).map_err(|e| e.to_string())?];
+    for file in &defs.files {
         for uop in &file.uops {
-            units.push(emit_c::emit_uop(file, uop).map_err(|e| e.to_string())?);
+            units.push(emit_c::emit_uop(&abi, file, uop).map_err(|e| e.to_string())?);
         }
     }
     let all_units: Vec<(&Target, &emit_c::CSource)> = targets

@@ -3,6 +3,11 @@
 //! read or opened), truncated and foreign objects are errors, and
 //! `--format json` prints the documented JSON of a real uop.
 
+#[path = "../../stencil-gen/tests/support/abi.rs"]
+mod abi_support;
+#[allow(unused_imports)]
+use abi_support::{reference_abi, reference_values};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -116,7 +121,7 @@ fn uop_object(target: &Target, file: &str, name: &str) -> Vec<u8> {
     let mut defs = uop_defs::parse(&path, &source).unwrap_or_else(|d| panic!("{d}"));
     defs.path = Path::new("uop-defs/defs").join(file);
     let uop = defs.uops.iter().find(|u| u.name == name).unwrap();
-    let unit = stencil_gen::emit_c::emit_uop(&defs, uop).unwrap();
+    let unit = stencil_gen::emit_c::emit_uop(reference_abi(), &defs, uop).unwrap();
     let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
     toolchain.compile(target, &unit).unwrap().object
 }
@@ -192,7 +197,7 @@ fn json_format_prints_the_stencil() {
     );
     assert_eq!(
         text(&output.stdout),
-        stencil_gen::inspect::inspect_json(&object, target, "add_imm").unwrap()
+        stencil_gen::inspect::inspect_json(&object, target, "add_imm", reference_values()).unwrap()
     );
 
     // Text stays the default.
@@ -200,6 +205,6 @@ fn json_format_prints_the_stencil() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(
         text(&output.stdout),
-        stencil_gen::inspect::inspect(&object, target, "add_imm").unwrap()
+        stencil_gen::inspect::inspect(&object, target, "add_imm", reference_values()).unwrap()
     );
 }

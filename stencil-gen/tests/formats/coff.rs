@@ -2,6 +2,8 @@
 //! and data, AArch64 instruction immediates, page offsets scaled by the
 //! access size), and `__imp_NAME` import slots become GOT slots.
 
+#[allow(unused_imports)]
+use crate::abi_support::{reference_abi, reference_values};
 use object::{Object, ObjectSection};
 use runtime::HoleKind::*;
 use stencil_gen::model::Value;
@@ -281,7 +283,7 @@ fn arm64_page_offset_on_another_instruction_is_an_error() {
     let (start, _) = text.file_range().unwrap();
     let mut broken = object.clone();
     broken[start as usize + 4..start as usize + 8].copy_from_slice(&madd.to_le_bytes());
-    let error = stencil_gen::lower::lower(&broken, A64, "test_uop").unwrap_err();
+    let error = stencil_gen::lower::lower(&broken, A64, "test_uop", reference_values()).unwrap_err();
     assert_eq!(
         error.to_string(),
         "uop `test_uop` (aarch64-pc-windows-msvc): relocation IMAGE_REL_ARM64_PAGEOFFSET_12L \
@@ -420,9 +422,9 @@ fn i386_reads_the_whole_operand_from_its_slot() {
             hole(7, Abs32, Value::Data, 4)
         ]
     );
-    assert_eq!(group.data_holes, [hole(0, Abs64, Value::Operand, 0)]);
+    assert_eq!(group.data_holes, [hole(0, Abs64, Value::OpValue("operand".into()), 0)]);
     let (code, data) = Emission::new(I686_CODE, I686_DATA)
-        .with(Value::Operand, 0x1122_3344_5566_7788)
+        .with(Value::OpValue("operand".into()), 0x1122_3344_5566_7788)
         .emit(&group);
     assert_eq!(read_u64(&data, 0), 0x1122_3344_5566_7788);
     assert_eq!(

@@ -1,6 +1,8 @@
 //! `inspect-object --format json` (`docs/json-output.md`): parsed back with
 //! serde_json, its fields hold the stencil lowering makes of real uops.
 
+#[allow(unused_imports)]
+use crate::abi_support::{reference_abi, reference_values};
 use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
 use stencil_gen::inspect::{inspect_json, Inspection};
@@ -12,7 +14,7 @@ use stencil_gen::target::{Target, AARCH64_APPLE, ALL, X86_64_LINUX};
 use crate::real::uop_object;
 
 fn parse(object: &[u8], target: &Target, name: &str) -> Json {
-    let text = inspect_json(object, target, name).unwrap_or_else(|e| panic!("{e}"));
+    let text = inspect_json(object, target, name, reference_values()).unwrap_or_else(|e| panic!("{e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}:\n{text}"))
 }
 
@@ -157,12 +159,11 @@ fn hole_json(hole: &Hole, kind: &str) -> Json {
         Value::Code => ("code", None),
         Value::Data => ("data", None),
         Value::Continue => ("continue", None),
-        Value::Oparg => ("oparg", None),
-        Value::Operand => ("operand", None),
         Value::JumpTarget => ("jump_target", None),
-        Value::DeoptTarget => ("deopt_target", None),
         Value::Zero => ("zero", None),
+        Value::OpValue(name) => ("op_value", Some(name.as_str())),
         Value::Symbol(name) => ("symbol", Some(name.as_str())),
+        Value::Undeclared(name) => ("undeclared", Some(name.as_str())),
     };
     json!({
         "offset": hole.offset,
@@ -178,8 +179,8 @@ fn json_holds_the_lowered_stencil_on_every_target() {
     for target in ALL {
         for (file, name) in [("float.uop", "sqrt_f64"), ("memory.uop", "load_heap")] {
             let object = uop_object(target, file, name);
-            let group = lower(&object, target, name).unwrap_or_else(|e| panic!("{e}"));
-            let inspection = Inspection::new(&object, target, name).unwrap();
+            let group = lower(&object, target, name, reference_values()).unwrap_or_else(|e| panic!("{e}"));
+            let inspection = Inspection::new(&object, target, name, reference_values()).unwrap();
             let stencil = &parse(&object, target, name)["stencil"];
             assert_eq!(stencil["code"], hex(&group.code));
             assert_eq!(stencil["data"], hex(&group.data));

@@ -1,6 +1,8 @@
 //! Every truncation of a real object is an error from the object reader,
 //! never a stencil, and says the object is truncated.
 
+#[allow(unused_imports)]
+use crate::abi_support::{reference_abi, reference_values};
 use stencil_gen::inspect::inspect;
 use stencil_gen::lower::{lower, LowerErrorKind};
 use stencil_gen::obj::ObjError;
@@ -26,10 +28,10 @@ fn every_truncation_of_a_real_object_is_an_error() {
                 "{name} for {}",
                 target.triple
             );
-            lower(&object, target, name).unwrap_or_else(|e| panic!("{e}"));
+            lower(&object, target, name, reference_values()).unwrap_or_else(|e| panic!("{e}"));
             for len in 0..object.len() {
                 let cut = &object[..len];
-                let error = match lower(cut, target, name) {
+                let error = match lower(cut, target, name, reference_values()) {
                     Ok(group) => panic!(
                         "{name} for {} cut to {len} of {} bytes lowers to a stencil of {} code bytes",
                         target.triple,
@@ -57,7 +59,7 @@ fn every_truncation_of_a_real_object_is_an_error() {
                     assert_eq!(*file_size, len as u64);
                     assert!(error.to_string().contains("truncated or corrupt"));
                 }
-                assert!(inspect(cut, target, name).is_err());
+                assert!(inspect(cut, target, name, reference_values()).is_err());
             }
         }
     }
@@ -69,7 +71,7 @@ fn truncated_mach_o_names_what_is_cut() {
     let object = uop_object(target, "float.uop", "sqrt_f64");
     // Past the header, inside the load commands: the object crate alone
     // reads this as an object without sections.
-    let error = lower(&object[..100], target, "sqrt_f64").unwrap_err();
+    let error = lower(&object[..100], target, "sqrt_f64", reference_values()).unwrap_err();
     let sizeofcmds = u32::from_le_bytes(object[20..24].try_into().unwrap());
     let ncmds = u32::from_le_bytes(object[16..20].try_into().unwrap());
     assert_eq!(
@@ -81,7 +83,7 @@ fn truncated_mach_o_names_what_is_cut() {
             32 + sizeofcmds
         )
     );
-    let error = lower(&object[..10], target, "sqrt_f64").unwrap_err();
+    let error = lower(&object[..10], target, "sqrt_f64", reference_values()).unwrap_err();
     assert_eq!(
         error.to_string(),
         "uop `sqrt_f64` (aarch64-apple-darwin): the file (10 bytes) ends before the end of \
@@ -100,7 +102,7 @@ fn u32_at(object: &[u8], at: usize) -> u32 {
 
 /// What lowering says of `object` for `target`, which must fail.
 fn lower_error(object: &[u8], target: &stencil_gen::target::Target, name: &str) -> String {
-    lower(object, target, name).unwrap_err().to_string()
+    lower(object, target, name, reference_values()).unwrap_err().to_string()
 }
 
 #[test]

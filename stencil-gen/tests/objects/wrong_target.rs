@@ -2,6 +2,8 @@
 //! instruction set, and so is one no target builds, before any of its
 //! sections or relocations is read.
 
+#[allow(unused_imports)]
+use crate::abi_support::{reference_abi, reference_values};
 use runtime::Arch;
 use stencil_gen::inspect::inspect;
 use stencil_gen::lower::lower;
@@ -32,7 +34,7 @@ fn each_targets_object_is_named_to_every_other_target() {
         .map(|t| uop_object(t, "int.uop", "hash_i64"))
         .collect();
     for (built_for, object) in ALL.iter().zip(&objects) {
-        assert!(inspect(object, built_for, "hash_i64").is_ok());
+        assert!(inspect(object, built_for, "hash_i64", reference_values()).is_ok());
         obj::check_target(object, built_for).unwrap();
         for target in ALL.iter().filter(|t| t.triple != built_for.triple) {
             let expected = format!(
@@ -46,11 +48,11 @@ fn each_targets_object_is_named_to_every_other_target() {
                 expected
             );
             assert_eq!(
-                inspect(object, target, "hash_i64").unwrap_err().to_string(),
+                inspect(object, target, "hash_i64", reference_values()).unwrap_err().to_string(),
                 format!("uop `hash_i64` ({}): {expected}", target.triple)
             );
             // Lowering, which also reads the object first, fails too.
-            assert!(lower(object, target, "hash_i64").is_err());
+            assert!(lower(object, target, "hash_i64", reference_values()).is_err());
         }
     }
 }
@@ -74,7 +76,7 @@ fn an_object_no_target_builds_is_named_not_read() {
     };
     let object = uop_object(&i686_linux, "int.uop", "hash_i64");
     assert_eq!(
-        inspect(&object, &I686_WINDOWS, "hash_i64")
+        inspect(&object, &I686_WINDOWS, "hash_i64", reference_values())
             .unwrap_err()
             .to_string(),
         "uop `hash_i64` (i686-pc-windows-msvc): this is ELF/i686, the target \
@@ -90,7 +92,7 @@ fn an_object_no_target_builds_is_named_not_read() {
          Mach-O/AArch64, Mach-O/x86-64, COFF/AArch64, COFF/x86-64, COFF/i686, ELF/RISC-V 64)"
     );
     for target in ALL {
-        let error = inspect(&object, target, "hash_i64")
+        let error = inspect(&object, target, "hash_i64", reference_values())
             .unwrap_err()
             .to_string();
         assert!(
