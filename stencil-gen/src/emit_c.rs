@@ -257,7 +257,10 @@ fn prototype(abi: &CAbi, helper: &Helper) -> String {
     };
     format!(
         "extern {};",
-        declarator(&c_type(abi, helper.ret), &format!("{}({params})", helper.name))
+        declarator(
+            &c_type(abi, helper.ret),
+            &format!("{}({params})", helper.name)
+        )
     )
 }
 

@@ -553,7 +553,10 @@ fn hex(bytes: &[u8]) -> String {
 
 fn stencil_json(group: &StencilGroup, symbols: &[String], values: &DeclaredValues) -> Json {
     let holes = |holes: &[Hole]| -> Vec<runtime::Hole> {
-        holes.iter().map(|h| runtime_hole(h, symbols, values)).collect()
+        holes
+            .iter()
+            .map(|h| runtime_hole(h, symbols, values))
+            .collect()
     };
     json!({
         "code": hex(&group.code),

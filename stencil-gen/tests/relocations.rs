@@ -35,9 +35,13 @@ fn lower_asm(target: &Target, source: &str) -> StencilGroup {
 #[test]
 fn x86_64_64() {
     let group = lower_asm(X86, "nop\nmovabsq $_JIT_OPERAND, %rax\n");
-    assert_eq!(group.code_holes, [hole(3, Abs64, Value::OpValue("operand".into()), 0)]);
+    assert_eq!(
+        group.code_holes,
+        [hole(3, Abs64, Value::OpValue("operand".into()), 0)]
+    );
     let base = 0x5555_0000_1000;
-    let emission = Emission::new(base, base + 0x1000).with(Value::OpValue("operand".into()), 0x1122_3344_5566_7788);
+    let emission = Emission::new(base, base + 0x1000)
+        .with(Value::OpValue("operand".into()), 0x1122_3344_5566_7788);
     let (code, _) = emission.emit(&group);
     assert_eq!(
         instruction(X86, &code, base, 1),
@@ -48,9 +52,13 @@ fn x86_64_64() {
 #[test]
 fn x86_64_32() {
     let group = lower_asm(X86, "nop\nmovl $_JIT_OPARG+2, %ecx\n");
-    assert_eq!(group.code_holes, [hole(2, Abs32, Value::OpValue("oparg".into()), 2)]);
+    assert_eq!(
+        group.code_holes,
+        [hole(2, Abs32, Value::OpValue("oparg".into()), 2)]
+    );
     let base = 0x5555_0000_1000;
-    let emission = Emission::new(base, base + 0x1000).with(Value::OpValue("oparg".into()), 0xdead_beef);
+    let emission =
+        Emission::new(base, base + 0x1000).with(Value::OpValue("oparg".into()), 0xdead_beef);
     let (code, _) = emission.emit(&group);
     assert_eq!(
         instruction(X86, &code, base, 1),
@@ -186,7 +194,10 @@ fn x86_64_gotpcrelx() {
     assert_eq!(group.code[8..14], [0x48, 0x83, 0xC4, 0x48, 0x8B, 0x0D]);
     assert_eq!(
         group.data_holes,
-        [hole(0, Abs64, helper(), 0), hole(8, Abs64, Value::OpValue("oparg".into()), 0)]
+        [
+            hole(0, Abs64, helper(), 0),
+            hole(8, Abs64, Value::OpValue("oparg".into()), 0)
+        ]
     );
     let base = 0x5555_0000_1000;
     let data_base = base + 0x2000;
@@ -413,7 +424,12 @@ fn aarch64_ldst8_abs_lo12_nc() {
     let (h, text) = a64_case("ldrb w0, [x0, :lo12:_JIT_OPARG+1]", &a64_emission());
     assert_eq!(
         h,
-        hole(4, Aarch64PageOffset12 { scale: 0 }, Value::OpValue("oparg".into()), 1)
+        hole(
+            4,
+            Aarch64PageOffset12 { scale: 0 },
+            Value::OpValue("oparg".into()),
+            1
+        )
     );
     assert_eq!(text, "ldrb w0, [x0, #0xbc9]");
 }
@@ -423,7 +439,12 @@ fn aarch64_ldst16_abs_lo12_nc() {
     let (h, text) = a64_case("ldrh w0, [x1, :lo12:_JIT_OPARG+2]", &a64_emission());
     assert_eq!(
         h,
-        hole(4, Aarch64PageOffset12 { scale: 1 }, Value::OpValue("oparg".into()), 2)
+        hole(
+            4,
+            Aarch64PageOffset12 { scale: 1 },
+            Value::OpValue("oparg".into()),
+            2
+        )
     );
     assert_eq!(text, "ldrh w0, [x1, #0xbca]");
 }
@@ -433,7 +454,12 @@ fn aarch64_ldst32_abs_lo12_nc() {
     let (h, text) = a64_case("ldr w0, [x1, :lo12:_JIT_OPARG+4]", &a64_emission());
     assert_eq!(
         h,
-        hole(4, Aarch64PageOffset12 { scale: 2 }, Value::OpValue("oparg".into()), 4)
+        hole(
+            4,
+            Aarch64PageOffset12 { scale: 2 },
+            Value::OpValue("oparg".into()),
+            4
+        )
     );
     assert_eq!(text, "ldr w0, [x1, #0xbcc]");
 }
@@ -453,7 +479,12 @@ fn aarch64_ldst128_abs_lo12_nc() {
     let (h, text) = a64_case("ldr q0, [x1, :lo12:_JIT_OPARG+8]", &a64_emission());
     assert_eq!(
         h,
-        hole(4, Aarch64PageOffset12 { scale: 4 }, Value::OpValue("oparg".into()), 8)
+        hole(
+            4,
+            Aarch64PageOffset12 { scale: 4 },
+            Value::OpValue("oparg".into()),
+            8
+        )
     );
     assert_eq!(text, "ldr q0, [x1, #0xbd0]");
 }
@@ -461,14 +492,30 @@ fn aarch64_ldst128_abs_lo12_nc() {
 #[test]
 fn aarch64_movw_uabs_g0() {
     let (h, text) = a64_case("movz x0, #:abs_g0:_JIT_OPARG", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 0 }, Value::OpValue("oparg".into()), 0));
+    assert_eq!(
+        h,
+        hole(
+            4,
+            Aarch64MovWide { group: 0 },
+            Value::OpValue("oparg".into()),
+            0
+        )
+    );
     assert_eq!(text, format!("mov x0, #0xabc8 // ={}", 0xabc8));
 }
 
 #[test]
 fn aarch64_movw_uabs_g0_nc() {
     let (h, text) = a64_case("movk x0, #:abs_g0_nc:_JIT_OPERAND", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 0 }, Value::OpValue("operand".into()), 0));
+    assert_eq!(
+        h,
+        hole(
+            4,
+            Aarch64MovWide { group: 0 },
+            Value::OpValue("operand".into()),
+            0
+        )
+    );
     assert_eq!(text, "movk x0, #0x7788");
 }
 
@@ -482,14 +529,30 @@ fn aarch64_movw_uabs_g1() {
 #[test]
 fn aarch64_movw_uabs_g1_nc() {
     let (h, text) = a64_case("movk x0, #:abs_g1_nc:_JIT_OPERAND", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 1 }, Value::OpValue("operand".into()), 0));
+    assert_eq!(
+        h,
+        hole(
+            4,
+            Aarch64MovWide { group: 1 },
+            Value::OpValue("operand".into()),
+            0
+        )
+    );
     assert_eq!(text, "movk x0, #0x5566, lsl #16");
 }
 
 #[test]
 fn aarch64_movw_uabs_g2() {
     let (h, text) = a64_case("movz x0, #:abs_g2:_JIT_OPERAND", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 2 }, Value::OpValue("operand".into()), 0));
+    assert_eq!(
+        h,
+        hole(
+            4,
+            Aarch64MovWide { group: 2 },
+            Value::OpValue("operand".into()),
+            0
+        )
+    );
     assert_eq!(
         text,
         format!("mov x0, #0x334400000000 // ={}", 0x3344_0000_0000u64)
@@ -499,14 +562,30 @@ fn aarch64_movw_uabs_g2() {
 #[test]
 fn aarch64_movw_uabs_g2_nc() {
     let (h, text) = a64_case("movk x0, #:abs_g2_nc:_JIT_OPERAND", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 2 }, Value::OpValue("operand".into()), 0));
+    assert_eq!(
+        h,
+        hole(
+            4,
+            Aarch64MovWide { group: 2 },
+            Value::OpValue("operand".into()),
+            0
+        )
+    );
     assert_eq!(text, "movk x0, #0x3344, lsl #32");
 }
 
 #[test]
 fn aarch64_movw_uabs_g3() {
     let (h, text) = a64_case("movz x0, #:abs_g3:_JIT_OPERAND", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 3 }, Value::OpValue("operand".into()), 0));
+    assert_eq!(
+        h,
+        hole(
+            4,
+            Aarch64MovWide { group: 3 },
+            Value::OpValue("operand".into()),
+            0
+        )
+    );
     assert_eq!(
         text,
         format!(

@@ -186,6 +186,8 @@ fn a_generation_with_a_hung_clang_fails_at_the_timeout_naming_each_unit() {
     let bin = bin_with_hung(Tool::Clang, false);
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir(root.path().join("defs")).unwrap();
+    let abi = abi_support::reference_defs_dir().join("abi.uop");
+    std::fs::copy(abi, root.path().join("defs/abi.uop")).unwrap();
     std::fs::write(
         root.path().join("defs/a.uop"),
         "/// Negates.\nuop neg(a -- r) {\n    r = -a;\n}\n",

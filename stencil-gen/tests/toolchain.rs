@@ -263,7 +263,8 @@ fn disassembly_is_tidy_and_cut_at_the_code_length() {
     let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
     let shim = emit_c::emit_shim(reference_abi()).unwrap();
     let object = toolchain.compile(&X86_64_LINUX, &shim).unwrap().object;
-    let group = stencil_gen::lower::lower(&object, &X86_64_LINUX, "shim", reference_values()).unwrap();
+    let group =
+        stencil_gen::lower::lower(&object, &X86_64_LINUX, "shim", reference_values()).unwrap();
     let full = toolchain
         .disassemble(&X86_64_LINUX, "shim", &object, group.code.len())
         .unwrap();
@@ -316,7 +317,8 @@ fn compiled_units(toolchain: &Toolchain, target: &target::Target) -> Vec<(String
         .iter()
         .map(|unit| {
             let object = toolchain.compile(target, unit).unwrap().object;
-            let group = stencil_gen::lower::lower(&object, target, &unit.name, reference_values()).unwrap();
+            let group =
+                stencil_gen::lower::lower(&object, target, &unit.name, reference_values()).unwrap();
             (unit.name.clone(), object, group.code.len())
         })
         .collect()
@@ -475,8 +477,9 @@ fn a_uop_name_too_long_for_a_file_name_still_compiles() {
     let compiled = toolchain
         .compile(&X86_64_LINUX, &unit)
         .unwrap_or_else(|e| panic!("{e}"));
-    let group = stencil_gen::lower::lower(&compiled.object, &X86_64_LINUX, &name, reference_values())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let group =
+        stencil_gen::lower::lower(&compiled.object, &X86_64_LINUX, &name, reference_values())
+            .unwrap_or_else(|e| panic!("{e}"));
     assert!(!group.code.is_empty());
     // clang is given short names, each kept apart by a digest of the name.
     let args = stencil_gen::toolchain::unit_args(&X86_64_LINUX, &unit);
@@ -510,6 +513,8 @@ fn a_uop_name_too_long_for_a_file_name_still_compiles() {
 fn a_generation_with_a_very_long_uop_name_writes_its_stencil() {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir(root.path().join("defs")).unwrap();
+    let abi = abi_support::reference_defs_dir().join("abi.uop");
+    std::fs::copy(abi, root.path().join("defs/abi.uop")).unwrap();
     let (_, name) = uop_named(300);
     let src = format!("/// Doubles.\nuop {name}(a -- r) {{\n    r = a + a;\n}}\n");
     std::fs::write(root.path().join("defs/long.uop"), src).unwrap();

@@ -380,7 +380,11 @@ impl<'s> Parser<'s> {
             );
         }
         let mut args = args.iter().copied();
-        let oparg = if info.uses_value("oparg") { args.next() } else { None };
+        let oparg = if info.uses_value("oparg") {
+            args.next()
+        } else {
+            None
+        };
         let mut operand = 0;
         if info.uses_value("operand") {
             if let Some(token) = args.next() {

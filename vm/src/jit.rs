@@ -147,12 +147,10 @@ pub fn host_table() -> Option<&'static StencilTable> {
 /// jumps name target pcs and every op deopts to its own pc.
 pub fn compile_ops(table: &StencilTable, program: &Program) -> Result<Vec<TraceOp>, JitError> {
     let slot = |name: &'static str| {
-        table
-            .op_value(name)
-            .ok_or(JitError::MissingValue {
-                value: name,
-                target: table.target,
-            })
+        table.op_value(name).ok_or(JitError::MissingValue {
+            value: name,
+            target: table.target,
+        })
     };
     let (oparg, operand, deopt_target) = (slot("oparg")?, slot("operand")?, slot("deopt_target")?);
     program

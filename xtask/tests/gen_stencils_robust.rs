@@ -91,6 +91,8 @@ impl Scratch {
     fn new(defs: &str) -> Scratch {
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir(root.path().join("defs")).unwrap();
+        let abi = Path::new(env!("CARGO_MANIFEST_DIR")).join("../uop-defs/defs/abi.uop");
+        std::fs::copy(abi, root.path().join("defs/abi.uop")).unwrap();
         std::fs::write(root.path().join("defs/a.uop"), defs).unwrap();
         Scratch { root }
     }

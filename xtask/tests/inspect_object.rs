@@ -190,7 +190,8 @@ fn json_format_prints_the_stencil() {
             "addend": -4,
         }])
     );
-    assert_eq!(stencil["got"]["slots"][0]["value"], "oparg");
+    assert_eq!(stencil["got"]["slots"][0]["value"], "op_value");
+    assert_eq!(stencil["got"]["slots"][0]["symbol"], "oparg");
     assert_eq!(
         stencil["removed"]["trailing_jump"],
         serde_json::json!({ "offset": 10, "bytes": "e900000000" })
@@ -207,4 +208,51 @@ fn json_format_prints_the_stencil() {
         text(&output.stdout),
         stencil_gen::inspect::inspect(&object, target, "add_imm", reference_values()).unwrap()
     );
+}
+
+/// An object of another VM's stencil, as clang 19 makes it for x86-64
+/// Linux: it reads `_JIT_EXECUTOR`, which the reference ABI does not
+/// declare, and `_JIT_OPARG`, which it does.
+fn foreign_vm_object(dir: &Path) -> PathBuf {
+    let source = dir.join("foreign.s");
+    std::fs::write(
+        &source,
+        "movabsq $_JIT_EXECUTOR, %rax\nmovabsq $_JIT_OPARG, %rcx\nretq\n",
+    )
+    .unwrap();
+    let object = dir.join("foreign.o");
+    let status = Command::new("clang-19")
+        .args(["-c", "--target=x86_64-unknown-linux-gnu"])
+        .arg(&source)
+        .arg("-o")
+        .arg(&object)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    object
+}
+
+#[test]
+fn an_undeclared_value_symbol_is_shown_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let object = foreign_vm_object(dir.path());
+    let object = object.to_str().unwrap();
+    let output = inspect_object(&[object, "--target", "x86_64"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let shown = text(&output.stdout);
+    assert!(shown.contains("undeclared _JIT_EXECUTOR"), "{shown}");
+    assert!(shown.contains("value oparg"), "{shown}");
+    assert!(!shown.contains("symbol _JIT_EXECUTOR"), "{shown}");
+    // With no ABI at all, every value symbol is undeclared.
+    let output = inspect_object(&[object, "--target", "x86_64", "--no-defs"]);
+    let shown = text(&output.stdout);
+    assert!(shown.contains("undeclared _JIT_OPARG"), "{shown}");
+    // As JSON, for tools.
+    let output = inspect_object(&[object, "--target", "x86_64", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let holes = &json["stencil"]["code_holes"];
+    assert_eq!(holes[0]["value"], "undeclared");
+    assert_eq!(holes[0]["symbol"], "_JIT_EXECUTOR");
+    assert_eq!(holes[1]["value"], "op_value");
+    assert_eq!(holes[1]["symbol"], "oparg");
 }

@@ -41,9 +41,15 @@ impl CAbi {
         let stack_type = abi
             .arg(&abi.stack.arg)
             .map_or_else(|| pointer_to(&abi.stack.slot), |a| a.ty.text.clone());
+        // `#line` numbers the first line kept: the text starts after the
+        // blank lines that follow `types {`.
+        let kept = abi.types.trim_start_matches(['\n', '\r']);
+        let skipped = abi.types[..abi.types.len() - kept.len()]
+            .matches('\n')
+            .count();
         CAbi {
-            types: abi.types.trim_matches('\n').to_string(),
-            types_line: abi.types_span.line,
+            types: kept.trim_end().to_string(),
+            types_line: abi.types_span.line + skipped as u32,
             abi_path,
             ret: abi.entry.ret.text.clone(),
             params: abi

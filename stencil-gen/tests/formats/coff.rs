@@ -283,7 +283,8 @@ fn arm64_page_offset_on_another_instruction_is_an_error() {
     let (start, _) = text.file_range().unwrap();
     let mut broken = object.clone();
     broken[start as usize + 4..start as usize + 8].copy_from_slice(&madd.to_le_bytes());
-    let error = stencil_gen::lower::lower(&broken, A64, "test_uop", reference_values()).unwrap_err();
+    let error =
+        stencil_gen::lower::lower(&broken, A64, "test_uop", reference_values()).unwrap_err();
     assert_eq!(
         error.to_string(),
         "uop `test_uop` (aarch64-pc-windows-msvc): relocation IMAGE_REL_ARM64_PAGEOFFSET_12L \
@@ -422,7 +423,10 @@ fn i386_reads_the_whole_operand_from_its_slot() {
             hole(7, Abs32, Value::Data, 4)
         ]
     );
-    assert_eq!(group.data_holes, [hole(0, Abs64, Value::OpValue("operand".into()), 0)]);
+    assert_eq!(
+        group.data_holes,
+        [hole(0, Abs64, Value::OpValue("operand".into()), 0)]
+    );
     let (code, data) = Emission::new(I686_CODE, I686_DATA)
         .with(Value::OpValue("operand".into()), 0x1122_3344_5566_7788)
         .emit(&group);

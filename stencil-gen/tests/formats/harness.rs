@@ -63,9 +63,14 @@ pub fn lower_asm_with(target: &Target, flags: &[&str], source: &str) -> StencilG
 
 /// The message of lowering `source`, which must fail.
 pub fn lower_error(target: &Target, source: &str) -> String {
-    lower(&assemble(target, source), target, "test_uop", reference_values())
-        .unwrap_err()
-        .to_string()
+    lower(
+        &assemble(target, source),
+        target,
+        "test_uop",
+        reference_values(),
+    )
+    .unwrap_err()
+    .to_string()
 }
 
 pub fn hole(offset: u32, kind: HoleKind, value: Value, addend: i64) -> Hole {

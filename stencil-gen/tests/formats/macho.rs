@@ -124,7 +124,10 @@ fn x86_64_got_load() {
     assert_has_relocation(&object, "X86_64_RELOC_GOT_LOAD");
     let group = lower_object(X86, &object);
     assert_eq!(group.code_holes, [hole(3, X86_64GotLoad, Value::Data, -4)]);
-    assert_eq!(group.data_holes, [hole(0, Abs64, Value::OpValue("operand".into()), 0)]);
+    assert_eq!(
+        group.data_holes,
+        [hole(0, Abs64, Value::OpValue("operand".into()), 0)]
+    );
     let emit = |operand| {
         Emission::new(BASE, DATA)
             .with(Value::OpValue("operand".into()), operand)
@@ -166,7 +169,10 @@ fn x86_64_got() {
     );
     assert_eq!(
         group.data_holes,
-        [hole(0, Abs64, Value::OpValue("oparg".into()), 0), hole(8, Abs64, helper(), 0)]
+        [
+            hole(0, Abs64, Value::OpValue("oparg".into()), 0),
+            hole(8, Abs64, helper(), 0)
+        ]
     );
     let helper_at = 0x5555_2000_0000;
     let (code, _) = Emission::new(BASE, DATA)

@@ -102,7 +102,9 @@ fn u32_at(object: &[u8], at: usize) -> u32 {
 
 /// What lowering says of `object` for `target`, which must fail.
 fn lower_error(object: &[u8], target: &stencil_gen::target::Target, name: &str) -> String {
-    lower(object, target, name, reference_values()).unwrap_err().to_string()
+    lower(object, target, name, reference_values())
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]

@@ -48,7 +48,9 @@ fn each_targets_object_is_named_to_every_other_target() {
                 expected
             );
             assert_eq!(
-                inspect(object, target, "hash_i64", reference_values()).unwrap_err().to_string(),
+                inspect(object, target, "hash_i64", reference_values())
+                    .unwrap_err()
+                    .to_string(),
                 format!("uop `hash_i64` ({}): {expected}", target.triple)
             );
             // Lowering, which also reads the object first, fails too.

@@ -115,7 +115,8 @@ fn build() -> Vec<Built> {
                         readobj: readobj_reports
                             .next()
                             .unwrap_or_else(|| Err("no llvm-readobj report".into())),
-                        lowered: lower_with_layout(object, target, name, reference_values()).map_err(|e| e.to_string()),
+                        lowered: lower_with_layout(object, target, name, reference_values())
+                            .map_err(|e| e.to_string()),
                     })
                     .collect()
             });
