@@ -221,10 +221,10 @@ fn a_trace_of_the_second_abi_runs() {
 #[test]
 fn a_value_symbol_the_abi_does_not_declare_is_an_error_not_a_helper() {
     let ops = "uop peek( -- x) {\n    extern const char _JIT_EXECUTOR[];\n    x = (int64_t)(uintptr_t)_JIT_EXECUTOR;\n}\n";
-    let error = generate(ops)
-        .err()
-        .expect("generation must fail")
-        .to_string();
+    let Err(error) = generate(ops) else {
+        panic!("generation must fail");
+    };
+    let error = error.to_string();
     assert!(
         error.contains(
             "uop `peek` (x86_64-unknown-linux-gnu): `_JIT_EXECUTOR` is not a hole value the ABI \
