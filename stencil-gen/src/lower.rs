@@ -70,6 +70,13 @@ pub enum LowerErrorKind {
     TooLarge,
     /// A `_JIT_*` symbol the VM's ABI does not declare.
     UndeclaredValue { symbol: String },
+    /// Two relocations rewrite the same bytes, so no patching gives the
+    /// instruction either meaning.
+    OverlappingHoles {
+        part: &'static str,
+        first: (u32, HoleKind),
+        second: (u32, HoleKind),
+    },
 }
 
 /// Why one relocation cannot be lowered.
@@ -170,6 +177,16 @@ impl fmt::Display for LowerErrorKind {
             LowerErrorKind::TooLarge => {
                 write!(f, "code or data is larger than 4 GiB")
             }
+            LowerErrorKind::OverlappingHoles {
+                part,
+                first,
+                second,
+            } => write!(
+                f,
+                "relocations overlap: the {:?} hole at {part} offset {:#x} and the {:?} hole at \
+                 {part} offset {:#x} rewrite the same bytes",
+                first.1, first.0, second.1, second.0
+            ),
             LowerErrorKind::UndeclaredValue { symbol } => {
                 let name = symbol.strip_prefix(VALUE_SYMBOL_PREFIX).unwrap_or(symbol);
                 write!(
@@ -347,6 +364,8 @@ impl<'a> Lowering<'a> {
         let trailing_jump_removed = self.remove_trailing_jump();
         self.code_holes.sort_by_key(|h| h.offset);
         self.data_holes.sort_by_key(|h| h.offset);
+        no_overlap("code", &self.code_holes)?;
+        no_overlap("data", &self.data_holes)?;
         if u32::try_from(self.code.len()).is_err() || u32::try_from(self.data.len()).is_err() {
             return Err(LowerErrorKind::TooLarge);
         }
@@ -720,6 +739,21 @@ impl<'a> Lowering<'a> {
         self.code.truncate(start);
         true
     }
+}
+
+/// Holes sorted by offset must not share a byte.
+fn no_overlap(part: &'static str, holes: &[Hole]) -> Result<(), LowerErrorKind> {
+    for pair in holes.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if u64::from(a.offset) + hole_size(a.kind) > u64::from(b.offset) {
+            return Err(LowerErrorKind::OverlappingHoles {
+                part,
+                first: (a.offset, a.kind),
+                second: (b.offset, b.kind),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn align_up(value: u64, align: u64) -> u64 {
