@@ -89,6 +89,7 @@ impl Key {
         }
         field(inputs.clang_version.as_bytes());
         field(inputs.objdump_version.as_bytes());
+        field(inputs.optimizer.as_bytes());
         Key(hasher.finalize().into())
     }
 
@@ -116,6 +117,8 @@ pub struct KeyInputs<'a> {
     pub clang_version: &'a str,
     /// What `llvm-objdump --version` prints, exactly.
     pub objdump_version: &'a str,
+    /// The stencil optimizer's digest (`optimize::digest`).
+    pub optimizer: &'a str,
 }
 
 /// What the cache keeps of one translation unit.
@@ -468,7 +471,20 @@ mod tests {
             clang_args,
             clang_version: clang,
             objdump_version: objdump,
+            optimizer: "optimizer 1",
         })
+    }
+
+    #[test]
+    fn the_optimizer_changes_the_key() {
+        let inputs = |optimizer| KeyInputs {
+            source: "int x;",
+            clang_args: &[],
+            clang_version: "c",
+            objdump_version: "o",
+            optimizer,
+        };
+        assert_ne!(Key::of(&inputs("a")), Key::of(&inputs("b")));
     }
 
     fn entry() -> Entry {

@@ -1,11 +1,12 @@
 //! Digests of every input that decides the generated output: the DSL files,
-//! the templates, the clang flags and the LLVM version. The written files
+//! the templates, the clang flags, the LLVM version and the stencil optimizer. The written files
 //! record them so a stale output is visible in review and in CI.
 
 use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
+use crate::optimize;
 use crate::target::Target;
 use crate::toolchain;
 
@@ -80,6 +81,7 @@ impl InputDigests {
         let flags = toolchain::compile_args(target).join("\n");
         inputs.insert(FLAGS_INPUT.to_string(), sha256_hex(flags.as_bytes()));
         inputs.insert(LLVM_INPUT.to_string(), sha256_hex(llvm_version.as_bytes()));
+        inputs.insert(optimize::DIGEST_INPUT.to_string(), optimize::digest());
         let combined = combine(&inputs);
         InputDigests { inputs, combined }
     }

@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod lower;
 pub mod model;
 pub mod obj;
+pub mod optimize;
 pub mod pipeline;
 pub mod target;
 pub mod toolchain;

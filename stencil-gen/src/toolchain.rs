@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::emit_c::CSource;
+use crate::optimize;
 use crate::target::{Format, Target};
 
 /// The LLVM major version that produces the committed output.
@@ -504,7 +505,8 @@ impl Toolchain {
         self.clang.version
     }
 
-    /// Compile one translation unit for `target`.
+    /// Compile one translation unit for `target`: clang writes its
+    /// assembly, the stencil optimizer rewrites it, clang assembles it.
     pub fn compile(&self, target: &Target, unit: &CSource) -> Result<Compiled, ToolchainError> {
         let temp_error = |error| ToolchainError::Temp {
             name: unit.name.clone(),
@@ -513,13 +515,37 @@ impl Toolchain {
         };
         let dir = tempfile::tempdir().map_err(temp_error)?;
         std::fs::write(dir.path().join(source_name(unit)), &unit.text).map_err(temp_error)?;
+        let start = Instant::now();
+        let stderr = self.run_clang(target, unit, dir.path(), &unit_args(target, unit))?;
+        let assembly_path = dir.path().join(assembly_name(unit));
+        let assembly = std::fs::read_to_string(&assembly_path).map_err(temp_error)?;
+        let optimized = optimize::optimize(target, &assembly);
+        std::fs::write(&assembly_path, optimized.text).map_err(temp_error)?;
+        let mut warnings =
+            self.run_clang(target, unit, dir.path(), &assemble_args(target, unit))?;
+        warnings.insert_str(0, &stderr);
+        let clang_time = start.elapsed();
+        let object = std::fs::read(dir.path().join(object_name(unit))).map_err(temp_error)?;
+        Ok(Compiled {
+            object,
+            warnings,
+            clang_time,
+        })
+    }
+
+    /// Run clang with `args` in `dir`; its diagnostics, the directory's
+    /// path taken out.
+    fn run_clang(
+        &self,
+        target: &Target,
+        unit: &CSource,
+        dir: &Path,
+        args: &[String],
+    ) -> Result<String, ToolchainError> {
         let mut command = Command::new(&self.clang.path);
         // Relative names in the temporary directory keep its path out of
         // diagnostics and out of the object file.
-        command
-            .current_dir(dir.path())
-            .args(unit_args(target, unit));
-        let start = Instant::now();
+        command.current_dir(dir).args(args);
         let task = match &unit.location {
             Some(_) => format!("compiling uop `{}` for {}", unit.name, target.triple),
             None => format!("compiling the {} for {}", unit.name, target.triple),
@@ -532,8 +558,7 @@ impl Toolchain {
             self.timeout,
             &task,
         )?;
-        let clang_time = start.elapsed();
-        let stderr = strip_path(&String::from_utf8_lossy(&output.stderr), dir.path());
+        let stderr = strip_path(&String::from_utf8_lossy(&output.stderr), dir);
         if !output.status.success() {
             return Err(ToolchainError::Compile {
                 name: unit.name.clone(),
@@ -542,12 +567,7 @@ impl Toolchain {
                 stderr,
             });
         }
-        let object = std::fs::read(dir.path().join(object_name(unit))).map_err(temp_error)?;
-        Ok(Compiled {
-            object,
-            warnings: stderr,
-            clang_time,
-        })
+        Ok(stderr)
     }
 
     /// The disassembly of the code of `object` (uop `name`), one instruction
@@ -572,7 +592,11 @@ impl Toolchain {
     /// clang's command line for `unit`, as [`Toolchain::compile`] runs it
     /// in a temporary directory.
     pub fn compile_command_line(&self, target: &Target, unit: &CSource) -> String {
-        command_line(&self.clang.path, &unit_args(target, unit))
+        format!(
+            "{} && {}",
+            command_line(&self.clang.path, &unit_args(target, unit)),
+            command_line(&self.clang.path, &assemble_args(target, unit))
+        )
     }
 
     /// llvm-objdump's command line, as a [`Disassembler`] runs it.
@@ -815,14 +839,36 @@ pub fn compile_args(target: &Target) -> Vec<String> {
     args
 }
 
-/// Every clang argument for compiling `unit` for `target`, input and
-/// output names included: [`Toolchain::compile`] runs exactly these.
+/// Every clang argument for compiling `unit` for `target` to assembly,
+/// input and output names included: [`Toolchain::compile`] runs exactly
+/// these, then the optimizer, then [`assemble_args`].
 pub fn unit_args(target: &Target, unit: &CSource) -> Vec<String> {
-    let mut args = compile_args(target);
+    let mut args: Vec<String> = compile_args(target)
+        .into_iter()
+        .map(|a| if a == "-c" { "-S".to_string() } else { a })
+        .collect();
     args.extend([
         "-x".to_string(),
         "c".to_string(),
         source_name(unit),
+        "-o".to_string(),
+        assembly_name(unit),
+    ]);
+    args
+}
+
+/// Every clang argument for assembling `unit`'s optimized assembly: the
+/// target's own flags (the code model, `-mno-relax`) still apply.
+pub fn assemble_args(target: &Target, unit: &CSource) -> Vec<String> {
+    let mut args = vec![format!("--target={}", target.clang_triple)];
+    args.extend(target.clang_flags.iter().map(|f| f.to_string()));
+    args.extend([
+        // The C-only flags of the target mean nothing to the assembler.
+        "-Wno-unused-command-line-argument".to_string(),
+        "-c".to_string(),
+        "-x".to_string(),
+        "assembler".to_string(),
+        assembly_name(unit),
         "-o".to_string(),
         object_name(unit),
     ]);
@@ -834,6 +880,11 @@ pub fn unit_args(target: &Target, unit: &CSource) -> Vec<String> {
 /// every other by a digest of the whole name.
 fn source_name(unit: &CSource) -> String {
     bounded_name(&unit.file_name, &unit.name, "c")
+}
+
+/// The name of `unit`'s assembly file on disk, bounded like [`source_name`].
+fn assembly_name(unit: &CSource) -> String {
+    bounded_name(&format!("{}.s", unit.name), &unit.name, "s")
 }
 
 /// The name of `unit`'s object file on disk, bounded like [`source_name`].

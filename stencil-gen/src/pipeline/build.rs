@@ -14,6 +14,7 @@ use crate::cache::{Cache, Entry, Key, KeyInputs, Lookup, Rejection};
 use crate::emit_c::CSource;
 use crate::lower;
 use crate::model::{DeclaredValues, StencilGroup};
+use crate::optimize;
 use crate::target::Target;
 use crate::toolchain::{self, Disassembler, Tool, Toolchain};
 
@@ -249,15 +250,18 @@ fn start_feeds(
         .collect()
 }
 
-/// The cache key of a job: its C source, clang's arguments and the exact
-/// versions of clang and llvm-objdump.
+/// The cache key of a job: its C source, clang's arguments (compiling and
+/// assembling), the exact versions of clang and llvm-objdump, and the
+/// stencil optimizer's digest.
 fn key_of(toolchain: &Toolchain, job: &Job<'_>) -> Key {
-    let clang_args = toolchain::unit_args(job.target, job.unit);
+    let mut clang_args = toolchain::unit_args(job.target, job.unit);
+    clang_args.extend(toolchain::assemble_args(job.target, job.unit));
     Key::of(&KeyInputs {
         source: &job.unit.text,
         clang_args: &clang_args,
         clang_version: &toolchain.clang.version_text,
         objdump_version: &toolchain.objdump.version_text,
+        optimizer: &optimize::digest(),
     })
 }
 
