@@ -16,6 +16,11 @@ pub struct Case {
     /// Whether the base is aligned to the layout (or made misaligned on
     /// purpose).
     pub aligned: bool,
+    /// Added to the base (then aligned) for a second emission with the same
+    /// layout.
+    pub rebase: u64,
+    /// Whether the layout is recomputed in place of another trace's.
+    pub reuse_layout: bool,
     /// Alignment of the start of the data; sometimes not a power of two.
     pub data_start_align: usize,
     /// What the buffer holds before emission.
@@ -174,6 +179,12 @@ impl Case {
             base,
             aligned: bytes.below(32) != 31,
             data_start_align,
+            rebase: match bytes.below(4) {
+                3 => bytes.u64(),
+                2 => bytes.pick(DISTANCES).wrapping_neg(),
+                _ => bytes.pick(DISTANCES),
+            },
+            reuse_layout: bytes.below(2) == 1,
             fill: bytes.u8(),
             slack: bytes.below(16) as usize,
         }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use runtime::{emit, EmitError, Hole, HoleKind, HoleSite, HoleValue, Layout, Section};
+use runtime::{emit, EmitError, Hole, HoleKind, HoleSite, HoleValue, Layout, Section, TraceOp};
 
 use crate::case::Case;
 use crate::decode::{decode, field_mask, width};
@@ -53,13 +53,15 @@ fn describe(case: &Case) -> String {
         })
         .collect();
     format!(
-        "{}: ops [{}], symbols {:#x?}, base {:#x} ({}), data start align {}, fill {:#04x}, slack {}",
+        "{}: ops [{}], symbols {:#x?}, base {:#x} ({}), then + {:#x}, data start align {}{}, fill {:#04x}, slack {}",
         case.table.target,
         ops.join(", "),
         case.symbols,
         case.base,
         if case.aligned { "aligned" } else { "misaligned" },
+        case.rebase,
         case.data_start_align,
+        if case.reuse_layout { " (layout recomputed)" } else { "" },
         case.fill,
         case.slack
     )
@@ -71,7 +73,30 @@ fn check_case(case: &Case, stats: &mut Stats) -> Result<Outcome, String> {
         .ops
         .iter()
         .position(|op| usize::from(op.uop) >= table.uops.len());
-    let layout = match Layout::with_data_start_align(table, &case.ops, case.data_start_align) {
+    let fresh = Layout::with_data_start_align(table, &case.ops, case.data_start_align);
+    if case.reuse_layout {
+        // Recomputed in place of the layout of a trace of every uop, it
+        // must be the same as a fresh one.
+        let other: Vec<TraceOp> = (0..table.uops.len() as u16)
+            .map(|uop| TraceOp {
+                uop,
+                oparg: 0,
+                operand: 0,
+                jump_target: 0,
+                deopt_target: 0,
+            })
+            .collect();
+        let mut layout = Layout::with_data_start_align(table, &other, 16).unwrap_or_default();
+        let recomputed = layout
+            .recompute(table, &case.ops, case.data_start_align)
+            .map(|()| layout);
+        if recomputed != fresh {
+            return Err(format!(
+                "a recomputed layout differs from a fresh one: {recomputed:?} vs {fresh:?}"
+            ));
+        }
+    }
+    let layout = match fresh {
         Ok(layout) => layout,
         Err(error) => {
             let justified = match error {
@@ -104,19 +129,39 @@ fn check_case(case: &Case, stats: &mut Stats) -> Result<Outcome, String> {
         .map_err(|problem| format!("wrong layout: {problem}"))?;
 
     let aligned_base = case.base & !(layout.align as u64 - 1);
-    let base = if case.aligned {
-        aligned_base
+    let (base, aligned) = if case.aligned {
+        (aligned_base, true)
     } else {
-        aligned_base | 8
+        (aligned_base | 8, false)
     };
+    let outcome = emit_at(case, &layout, base, aligned, case.fill, stats)?;
+    // A layout serves any base: the same trace elsewhere, into a buffer
+    // filled differently.
+    let elsewhere = base.wrapping_add(case.rebase) & !(layout.align as u64 - 1);
+    emit_at(case, &layout, elsewhere, true, !case.fill, stats)
+        .map_err(|problem| format!("at a second base {elsewhere:#x}: {problem}"))?;
+    Ok(outcome)
+}
+
+/// Emits the laid out `case` at `base` into a buffer of `fill` and checks
+/// the result.
+fn emit_at(
+    case: &Case,
+    layout: &Layout,
+    base: u64,
+    aligned: bool,
+    fill: u8,
+    stats: &mut Stats,
+) -> Result<Outcome, String> {
     let trace = Trace {
         case,
-        layout: &layout,
-        placed: placements(table, &case.ops, &layout),
+        layout,
+        placed: placements(case.table, &case.ops, layout),
         base,
+        aligned,
     };
-    let mut buf = vec![case.fill; layout.len + case.slack];
-    match emit(table, &case.ops, &layout, &case.symbols, &mut buf, base) {
+    let mut buf = vec![fill; layout.len + case.slack];
+    match emit(case.table, &case.ops, layout, &case.symbols, &mut buf, base) {
         Err(error) => {
             trace
                 .justify(&error)
@@ -127,7 +172,7 @@ fn check_case(case: &Case, stats: &mut Stats) -> Result<Outcome, String> {
             if let Some(why) = trace.must_refuse() {
                 return Err(format!("emitted, but {why}"));
             }
-            if buf[layout.len..].iter().any(|&b| b != case.fill) {
+            if buf[layout.len..].iter().any(|&b| b != fill) {
                 return Err("wrote past the layout's length".into());
             }
             trace.check_bytes(&buf, stats)?;
@@ -142,6 +187,8 @@ struct Trace<'a> {
     layout: &'a Layout,
     placed: Vec<Placed<'a>>,
     base: u64,
+    /// Whether `base` is aligned as the layout requires.
+    aligned: bool,
 }
 
 impl Trace<'_> {
@@ -201,7 +248,7 @@ impl Trace<'_> {
 
     /// Why emission must fail, if it must.
     fn must_refuse(&self) -> Option<String> {
-        if !self.case.aligned {
+        if !self.aligned {
             return Some(format!("base {:#x} is misaligned", self.base));
         }
         for (placed, section, hole) in self.all_holes() {
@@ -244,7 +291,7 @@ impl Trace<'_> {
         let arch = self.arch();
         match *error {
             EmitError::MisalignedBase { base, align } => {
-                if case.aligned || base != self.base || align != self.layout.align {
+                if self.aligned || base != self.base || align != self.layout.align {
                     return Err("the base is aligned as the layout asks".into());
                 }
             }

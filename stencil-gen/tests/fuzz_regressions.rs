@@ -12,7 +12,9 @@ use stencil_gen::target::RISCV64_LINUX;
 fn overlapping(holes: &[Hole]) -> Vec<u32> {
     holes
         .windows(2)
-        .filter(|pair| u64::from(pair[0].offset) + hole_size(pair[0].kind) > u64::from(pair[1].offset))
+        .filter(|pair| {
+            u64::from(pair[0].offset) + hole_size(pair[0].kind) > u64::from(pair[1].offset)
+        })
         .map(|pair| pair[1].offset)
         .collect()
 }
