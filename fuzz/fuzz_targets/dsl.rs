@@ -32,8 +32,14 @@ fn position(src: &str, offset: usize) -> (u32, u32) {
 
 fn check_diagnostic(src: &str, d: &Diagnostic) {
     let span = d.span().expect("a parse error has a position");
-    assert!(span.offset + span.len <= src.len(), "{span:?} outside the input");
-    assert!(src.is_char_boundary(span.offset), "{span:?} inside a character");
+    assert!(
+        span.offset + span.len <= src.len(),
+        "{span:?} outside the input"
+    );
+    assert!(
+        src.is_char_boundary(span.offset),
+        "{span:?} inside a character"
+    );
     assert_eq!(
         (span.line, span.col),
         position(src, span.offset),
@@ -55,7 +61,9 @@ fn check_diagnostic(src: &str, d: &Diagnostic) {
     assert!(indent.len() < marker.len(), "no caret: {text}");
     assert!(indent.chars().all(|c| c == ' ' || c == '\t'), "{text}");
     let line_start = src[..span.offset].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = src[line_start..].find('\n').map_or(src.len(), |i| line_start + i);
+    let line_end = src[line_start..]
+        .find('\n')
+        .map_or(src.len(), |i| line_start + i);
     let line_text = src[line_start..line_end].strip_suffix('\r');
     let line_text = line_text.unwrap_or(&src[line_start..line_end]);
     let before = (span.col as usize - 1).min(line_text.chars().count());

@@ -16,9 +16,15 @@ fn check_holes(holes: &[Hole], len: usize, part: &str) {
     let mut end = 0;
     for hole in holes {
         let start = hole.offset as usize;
-        assert!(start >= end, "{part} hole at {start:#x} overlaps the one before");
+        assert!(
+            start >= end,
+            "{part} hole at {start:#x} overlaps the one before"
+        );
         end = start + emit_oracle::decode::width(hole.kind);
-        assert!(end <= len, "{part} hole at {start:#x} runs past the {len} bytes");
+        assert!(
+            end <= len,
+            "{part} hole at {start:#x} runs past the {len} bytes"
+        );
     }
 }
 
