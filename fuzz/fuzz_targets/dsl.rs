@@ -98,6 +98,9 @@ fuzz_target!(|data: &[u8]| {
             for d in &errors {
                 check_diagnostic(&src, d);
             }
+            // In source order.
+            let offsets: Vec<usize> = errors.iter().map(|d| d.span().unwrap().offset).collect();
+            assert!(offsets.windows(2).all(|w| w[0] <= w[1]), "{offsets:?}");
             let _ = errors.to_string();
         }
     }
