@@ -118,7 +118,7 @@ fn no_stack_adjustment_when_the_stack_depth_is_unchanged() {
         .text;
     assert!(!text.contains("sp +="), "{text}");
     assert!(text.contains(
-        "    sp[-1] = (int64_t)r;\n    __attribute__((musttail)) return _JIT_CONTINUE(frame, sp);\n"
+        "    sp[-1] = (int64_t)r;\n    __attribute__((musttail)) return _JIT_CONTINUE(frame, sp, locals);\n"
     ));
     // Only the continuation is declared: no value hole is used.
     assert!(!text.contains("_JIT_OPARG"));
