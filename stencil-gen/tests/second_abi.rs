@@ -122,6 +122,7 @@ fn table(manifest: &Json) -> StencilTable {
         llvm_version: "from the manifest",
         code_align: manifest["code_align"].as_u64().unwrap() as u32,
         shim: stencil(&manifest["shim"]),
+        cache: 0,
         uops: leak(uops.iter().map(|u| stencil(&u["stencil"])).collect()),
         info: leak(
             uops.iter()
