@@ -15,8 +15,8 @@ use askama::Template;
 use uop_defs::ast::{Helper, Uop, UopFile};
 
 pub use abi::{declarator, CAbi};
-pub use variant::Variant;
 use variant::c_type;
+pub use variant::Variant;
 
 /// The built-in value of a uop that jumps.
 pub const JUMP_TARGET: &str = "jump_target";

@@ -493,14 +493,24 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
             .iter()
             .map(|(_, group)| {
                 let (title, ident) = if per_uop == 1 {
-                    (format!("uop {id}: {}", meta.name), format!("UOP_{const_name}"))
+                    (
+                        format!("uop {id}: {}", meta.name),
+                        format!("UOP_{const_name}"),
+                    )
                 } else {
                     (
                         format!("uop {id}: {}", group.name),
                         format!("UOP_{}", group.name.replace('.', "_").to_ascii_uppercase()),
                     )
                 };
-                stencil_view(title, comment.clone(), ident, group, symbols, &stencils.values)
+                stencil_view(
+                    title,
+                    comment.clone(),
+                    ident,
+                    group,
+                    symbols,
+                    &stencils.values,
+                )
             })
             .collect();
         uops.push(UopView {

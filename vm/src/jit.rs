@@ -227,7 +227,11 @@ pub fn compile_ops(table: &StencilTable, program: &Program) -> Result<Vec<TraceO
             false => table.variant_out(uop, state).unwrap_or(0),
         };
     }
-    for (op, instr) in ops.iter_mut().filter(|op| Some(op.uop) != spill).zip(&program.instrs) {
+    for (op, instr) in ops
+        .iter_mut()
+        .filter(|op| Some(op.uop) != spill)
+        .zip(&program.instrs)
+    {
         if instr.op.info().uses_value("jump_target") {
             op.jump_target = op_of_pc
                 .get(instr.target as usize)
