@@ -14,24 +14,41 @@ pub use layout::{layout, Layout};
 use crate::stencil::StencilTable;
 use emitter::Emitter;
 
+/// How many per-op values a trace op carries at most.
+pub const MAX_OP_VALUES: usize = 4;
+
 /// One uop of a trace, with the values its holes are patched with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TraceOp {
-    /// Uop id: an index into [`StencilTable::uops`].
+    /// Uop id: an index into [`StencilTable::info`].
     pub uop: u16,
-    pub oparg: u32,
-    pub operand: u64,
+    /// The stencil variant: how many of the top stack values arrive in
+    /// registers (0..=[`StencilTable::cache`]).
+    pub variant: u8,
     /// Index into the trace's ops of the uop whose code `JumpTarget` is.
     pub jump_target: u32,
-    /// The value returned to the VM on a deopt (by convention the op's
-    /// program counter).
-    pub deopt_target: u64,
+    /// The per-op values the VM declared, in the order of
+    /// [`StencilTable::op_values`]; the rest are unused.
+    pub values: [u64; MAX_OP_VALUES],
+}
+
+impl TraceOp {
+    /// An op of `uop` with no jump target and every value zero.
+    pub const fn new(uop: u16) -> TraceOp {
+        TraceOp {
+            uop,
+            variant: 0,
+            jump_target: 0,
+            values: [0; MAX_OP_VALUES],
+        }
+    }
 }
 
 /// Emits the trace into `buf`, which will live at address `base`.
 ///
 /// `symbols[i]` is the address of `table.symbols[i]`. `layout` must be the
-/// layout of these `ops` with this `table`. Writes exactly
+/// layout of these `ops` with this `table`, and `base + layout.len` must not
+/// pass 2^64 - 1. Writes exactly
 /// `buf[..layout.len]`, every byte of it (padding in code is filled with
 /// trap instructions, in data with zeros).
 pub fn emit(
@@ -83,6 +100,18 @@ fn check(
         return Err(EmitError::MisalignedBase {
             base,
             align: layout.align,
+        });
+    }
+    // Every address the emitter computes is `base` plus an offset of at most
+    // `len`; this keeps them all from wrapping.
+    let fits = u64::try_from(layout.len)
+        .ok()
+        .and_then(|len| base.checked_add(len))
+        .is_some();
+    if !fits {
+        return Err(EmitError::AddressOverflow {
+            base,
+            len: layout.len,
         });
     }
     Ok(())

@@ -53,6 +53,13 @@ impl fmt::Display for HoleSite {
 pub enum EmitError {
     /// An op's uop id is not in the stencil table.
     UnknownUop { op: usize, uop: u16 },
+    /// The op's variant is not one of its uop's (`0..=cache`).
+    UnknownVariant {
+        op: usize,
+        uop: u16,
+        variant: u8,
+        cache: u8,
+    },
     /// An alignment in the stencil table (or the requested data alignment)
     /// is not a power of two.
     BadAlignment {
@@ -67,6 +74,9 @@ pub enum EmitError {
     BufferTooSmall { needed: usize, len: usize },
     /// The base address is not aligned as the layout requires.
     MisalignedBase { base: u64, align: usize },
+    /// The trace would run past the last address of the 64-bit address
+    /// space: `base + len` overflows.
+    AddressOverflow { base: u64, len: usize },
     /// The layout was not computed for these ops and this table.
     LayoutMismatch,
     /// A `JumpTarget` hole of an op whose jump target is not an op index.
@@ -81,8 +91,8 @@ pub enum EmitError {
         symbol: u16,
         name: Option<&'static str>,
     },
-    /// A shim hole wants a value only an op has (oparg, operand, jump or
-    /// deopt target).
+    /// A shim hole wants a value only an op has (a per-op value or the
+    /// jump target), or a per-op value beyond those a trace op carries.
     ValueOutsideOp { site: HoleSite, value: HoleValue },
     /// The GOT slot of a GOT load is not inside the stencil's data.
     GotSlotOutsideData { site: HoleSite, slot: u64 },
@@ -90,6 +100,8 @@ pub enum EmitError {
     Patch {
         site: HoleSite,
         value: HoleValue,
+        /// The declared name of a per-op value or a symbol's name.
+        name: Option<&'static str>,
         error: PatchError,
     },
 }
@@ -100,6 +112,16 @@ impl fmt::Display for EmitError {
             EmitError::UnknownUop { op, uop } => {
                 write!(f, "op {op}: uop id {uop} is not in the stencil table")
             }
+            EmitError::UnknownVariant {
+                op,
+                uop,
+                variant,
+                cache,
+            } => write!(
+                f,
+                "op {op}: uop id {uop} has no variant {variant}; the table caches up to {cache} \
+                 stack values, so its variants are 0..={cache}"
+            ),
             EmitError::BadAlignment {
                 op,
                 uop,
@@ -119,6 +141,11 @@ impl fmt::Display for EmitError {
             EmitError::MisalignedBase { base, align } => {
                 write!(f, "base address {base:#x} is not aligned to {align} bytes")
             }
+            EmitError::AddressOverflow { base, len } => write!(
+                f,
+                "a trace of {len} bytes at base address {base:#x} would wrap past the end of \
+                 the 64-bit address space; map it at a lower address"
+            ),
             EmitError::LayoutMismatch => {
                 f.write_str("the layout was not computed for these ops and this stencil table")
             }
@@ -147,8 +174,17 @@ impl fmt::Display for EmitError {
                 f,
                 "{site}: GOT slot at {slot:#x} is not inside the stencil's data"
             ),
-            EmitError::Patch { site, value, error } => {
-                write!(f, "{site}, value {value:?}: {error}")
+            EmitError::Patch {
+                site,
+                value,
+                name,
+                error,
+            } => {
+                write!(f, "{site}, value {value:?}")?;
+                if let Some(name) = name {
+                    write!(f, " ({name})")?;
+                }
+                write!(f, ": {error}")
             }
         }
     }

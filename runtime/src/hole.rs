@@ -33,9 +33,19 @@ pub enum HoleKind {
     Abs32,
     /// 32-bit `S`, must fit signed (`R_X86_64_32S`).
     Abs32Signed,
-    /// 32-bit `S - P`, must fit signed (`R_X86_64_PC32`, `R_X86_64_PLT32`,
-    /// `R_AARCH64_PREL32`).
+    /// 32-bit `S - P`, must fit signed, at a site that is not a branch: a
+    /// RIP-relative operand (`lea`, `mov`, `add`, ...) or data
+    /// (`R_X86_64_PC32`, `R_AARCH64_PREL32`). Never redirected to a
+    /// trampoline: what the instruction reads or computes is the address
+    /// itself, so one out of reach is an error.
     PcRel32,
+    /// The rel32 of an x86 `call` (`E8`), `jmp` (`E9`) or `jcc` (`0F 8x`),
+    /// whose field ends the instruction: 32-bit `S - P`, must fit signed.
+    /// Lowering chooses it from the instruction bytes, whatever the
+    /// relocation type (`R_X86_64_PLT32`, `R_X86_64_PC32`,
+    /// `IMAGE_REL_AMD64_REL32`, `X86_64_RELOC_BRANCH`, ...). On x86-64 a
+    /// branch to a symbol out of reach goes through a trampoline.
+    X86Branch32,
     /// 64-bit `S - P` (`R_X86_64_PC64`, `R_AARCH64_PREL64`).
     PcRel64,
     /// x86-64 RIP-relative load of a GOT slot by an instruction with a REX
@@ -124,6 +134,11 @@ pub enum HoleKind {
 }
 
 /// What a hole is patched with. `S = value + addend`.
+///
+/// The first five are built in: every stencil ABI has them. The VM declares
+/// the rest with its uop definitions: per-op values, which each
+/// [`crate::TraceOp`] carries, and per-trace values and helpers, which the
+/// VM resolves by name like any external symbol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
@@ -134,19 +149,17 @@ pub enum HoleValue {
     Data,
     /// Address of the next uop's code: the continuation.
     Continue,
-    /// The uop's oparg (`_JIT_OPARG`).
-    Oparg,
-    /// The uop's 64-bit operand (`_JIT_OPERAND`).
-    Operand,
     /// Address of the code of the uop the trace jumps to (`_JIT_JUMP_TARGET`).
     JumpTarget,
-    /// The value returned to the VM on a deopt (`_JIT_DEOPT_TARGET`).
-    DeoptTarget,
-    /// Address of an external symbol (a helper the VM provides); an index
-    /// into [`crate::StencilTable::symbols`].
-    Symbol(u16),
     /// Zero.
     Zero,
+    /// A per-op value the VM declared: `TraceOp::values[i]`, where `i`
+    /// indexes [`crate::StencilTable::op_values`].
+    OpValue(u8),
+    /// Address of an external symbol (a helper the VM provides) or a
+    /// per-trace value the VM declared; an index into
+    /// [`crate::StencilTable::symbols`].
+    Symbol(u16),
 }
 
 /// A place in a stencil's code or data that is rewritten at emission.

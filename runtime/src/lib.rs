@@ -37,13 +37,15 @@
 //!
 //! | arch    | hole kind         | trampoline                                              | bytes, aligned |
 //! |---------|-------------------|---------------------------------------------------------|----------------|
-//! | x86-64  | `PcRel32`         | `jmp *0(%rip); .quad address; int3; int3`               | 16, 16         |
+//! | x86-64  | `X86Branch32`     | `jmp *0(%rip); .quad address; int3; int3`               | 16, 16         |
 //! | AArch64 | `Aarch64Branch26` | `ldr x16, #8; br x16; .quad address`                    | 16, 16         |
 //! | RISC-V  | `Riscv64Call`     | `auipc t1, 0; ld t1, 16(t1); jr t1; nop; .quad address` | 24, 8          |
 //!
 //! i686 has none: a rel32 reaches the whole 32-bit address space (the
-//! emitter wraps the distance). Other holes out of reach, such as RISC-V
-//! `LUI`/`AUIPC` pairs to data, are errors.
+//! emitter wraps the distance). Only branches are redirected: a hole that
+//! computes or reads an address (an x86-64 `PcRel32` in a `lea` or `mov`,
+//! an AArch64 `ADRP`, a RISC-V `LUI`/`AUIPC` pair) would otherwise get the
+//! trampoline's address, so out of reach it is an error naming the hole.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -58,9 +60,9 @@ pub mod patch;
 pub mod stencil;
 pub mod trampoline;
 
-pub use emit::{emit, layout, EmitError, HoleSite, Layout, Section, TraceOp};
+pub use emit::{emit, layout, EmitError, HoleSite, Layout, Section, TraceOp, MAX_OP_VALUES};
 #[cfg(all(feature = "std", any(unix, windows)))]
 pub use exec::{ExecError, ExecutableTrace};
 pub use hole::{Arch, Hole, HoleKind, HoleValue};
 pub use patch::{patch, relax_x86_64_got_load, PatchError};
-pub use stencil::{Stencil, StencilTable, UopInfo, ValueType};
+pub use stencil::{Stencil, StencilTable, UopInfo, ValueInfo, ValueType, CACHE_SPILL};

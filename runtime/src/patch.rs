@@ -122,6 +122,7 @@ pub fn patch(
             field.copy_from_slice(&value.to_le_bytes());
         }
         HoleKind::PcRel32
+        | HoleKind::X86Branch32
         | HoleKind::X86_64GotLoad
         | HoleKind::X86_64GotLoadNoRex
         | HoleKind::X86_64GotLoadUnrelaxed => {

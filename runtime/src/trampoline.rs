@@ -39,7 +39,7 @@ const X86_64: Form = Form {
     ],
     address_at: 6,
     align: 16,
-    serves: &[HoleKind::PcRel32],
+    serves: &[HoleKind::X86Branch32],
 };
 
 /// `ldr x16, #8; br x16`, then the address. x16 is the intra-procedure-call

@@ -7,7 +7,7 @@ mod guest;
 mod table;
 
 use runtime::{emit, layout, Arch, HoleKind, HoleValue, Stencil, StencilTable, TraceOp, UopInfo};
-use table::{code_only, hole, info, jump, op, words};
+use table::{code_only, hole, info, jump, op, with_oparg, with_operand, words, OP_VALUES};
 
 const LOAD_OPERAND: u16 = 0;
 const ADD_OPARG_GOT: u16 = 1;
@@ -35,25 +35,25 @@ static UOPS: [Stencil; 13] = [
             hole(
                 0,
                 HoleKind::Aarch64MovWide { group: 0 },
-                HoleValue::Operand,
+                HoleValue::OpValue(1),
                 0,
             ),
             hole(
                 4,
                 HoleKind::Aarch64MovWide { group: 1 },
-                HoleValue::Operand,
+                HoleValue::OpValue(1),
                 0,
             ),
             hole(
                 8,
                 HoleKind::Aarch64MovWide { group: 2 },
-                HoleValue::Operand,
+                HoleValue::OpValue(1),
                 0,
             ),
             hole(
                 12,
                 HoleKind::Aarch64MovWide { group: 3 },
-                HoleValue::Operand,
+                HoleValue::OpValue(1),
                 0,
             ),
         ],
@@ -71,7 +71,7 @@ static UOPS: [Stencil; 13] = [
             ),
         ],
         data: &[0; 8],
-        data_holes: &[hole(0, HoleKind::Abs64, HoleValue::Oparg, 0)],
+        data_holes: &[hole(0, HoleKind::Abs64, HoleValue::OpValue(0), 0)],
         data_align: 8,
     },
     // adr x1, CONSTANT; ldr x1, [x1]; add x0, x0, x1
@@ -161,9 +161,12 @@ static TABLE: StencilTable = StencilTable {
         words![0xA9BF_7BFD, 0x9400_0000, 0xA8C1_7BFD, RET],
         &[hole(4, HoleKind::Aarch64Branch26, HoleValue::Continue, 0)],
     ),
+    cache: 0,
     uops: &UOPS,
     info: &INFO,
     symbols: &["triple"],
+    op_values: &OP_VALUES,
+    trace_values: &[],
 };
 
 /// The helper: add x0, x0, x0, lsl #1; ret
@@ -174,14 +177,8 @@ const OPERAND: u64 = 0x0001_0002_0003_0004;
 /// `((OPERAND + 5 + 1000 + 7) * 3)`, with the multiplication in a helper.
 fn arithmetic_trace() -> Vec<TraceOp> {
     vec![
-        TraceOp {
-            operand: OPERAND,
-            ..op(LOAD_OPERAND)
-        },
-        TraceOp {
-            oparg: 5,
-            ..op(ADD_OPARG_GOT)
-        },
+        with_operand(LOAD_OPERAND, OPERAND),
+        with_oparg(ADD_OPARG_GOT, 5),
         op(ADD_CONSTANT),
         op(ADD_CONSTANT_PAGE),
         op(CALL_HELPER),

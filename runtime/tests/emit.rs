@@ -236,7 +236,7 @@ fn missing_symbol_is_named() {
     }
     assert_eq!(
         error.to_string(),
-        "op 5 (call_direct), PcRel32 code hole at +0x5: no address for symbol 1 (add_seven)"
+        "op 5 (call_direct), X86Branch32 code hole at +0x5: no address for symbol 1 (add_seven)"
     );
     // A GOT slot's symbol is missing too when none are given.
     let error = emit_error(&TABLE, &arithmetic_trace(1), &[]);
@@ -325,7 +325,8 @@ fn value_out_of_range_names_the_hole() {
                 offset: 2,
                 kind: HoleKind::Abs32Signed,
             },
-            value: HoleValue::Oparg,
+            value: HoleValue::OpValue(0),
+            name: Some("oparg"),
             error: PatchError::OutOfRange {
                 kind: HoleKind::Abs32Signed,
                 location: 0x7000_0000_0000 + 8 + 2,
@@ -334,7 +335,8 @@ fn value_out_of_range_names_the_hole() {
         }
     );
     let text = error.to_string();
-    assert!(text.starts_with("op 0 (add_oparg), Abs32Signed code hole at +0x2, value Oparg:"));
+    assert!(text
+        .starts_with("op 0 (add_oparg), Abs32Signed code hole at +0x2, value OpValue(0) (oparg):"));
 }
 
 #[test]
@@ -385,6 +387,7 @@ fn bad_alignments_are_refused() {
         data_align: 0,
     }];
     let table = StencilTable {
+        cache: 0,
         uops: &BAD_DATA,
         ..TABLE
     };
@@ -405,7 +408,7 @@ fn shim_cannot_use_op_values() {
     static SHIM_HOLES: [Hole; 1] = [Hole {
         offset: 2,
         kind: HoleKind::Abs32,
-        value: HoleValue::Oparg,
+        value: HoleValue::OpValue(0),
         addend: 0,
     }];
     let table = StencilTable {
@@ -417,7 +420,7 @@ fn shim_cannot_use_op_values() {
     };
     let error = emit_error(&table, &[op(RETURN)], &[]);
     assert!(
-        matches!(error, EmitError::ValueOutsideOp { site, value: HoleValue::Oparg }
+        matches!(error, EmitError::ValueOutsideOp { site, value: HoleValue::OpValue(0) }
             if site.op.is_none() && site.uop == "shim"),
         "{error:?}"
     );
@@ -443,6 +446,7 @@ fn got_slot_outside_the_data_is_refused() {
         data_align: 8,
     }];
     let table = StencilTable {
+        cache: 0,
         uops: &UOPS,
         ..TABLE
     };
@@ -461,4 +465,179 @@ fn empty_trace_is_just_the_shim() {
     let bytes = emit_at(&TABLE, &[], &[], 0x1000);
     // The shim's continuation is the end of its code.
     assert_eq!(rel32(&bytes, 2), 2);
+}
+
+/// A stencil that takes symbol 0's address with a RIP-relative `lea`, and
+/// one that calls symbol 0, behind a shim that is only a `ret`.
+static ADDRESS_TAKEN: [Stencil; 2] = [
+    // leaq SYMBOL0(%rip), %rax
+    table::code_only(
+        &[0x48, 0x8D, 0x05, 0, 0, 0, 0],
+        &[table::hole(3, HoleKind::PcRel32, HoleValue::Symbol(0), -4)],
+    ),
+    // callq SYMBOL0
+    table::code_only(
+        &[0xE8, 0, 0, 0, 0],
+        &[table::hole(
+            1,
+            HoleKind::X86Branch32,
+            HoleValue::Symbol(0),
+            -4,
+        )],
+    ),
+];
+
+static ADDRESS_TAKEN_TABLE: StencilTable = StencilTable {
+    target: "x86_64-unknown-linux-gnu",
+    arch: Arch::X86_64,
+    llvm_version: "hand-written",
+    code_align: 1,
+    shim: table::code_only(&[0xC3], &[]),
+    cache: 0,
+    uops: &ADDRESS_TAKEN,
+    info: &[table::info("take_address"), table::info("call")],
+    symbols: &["helper"],
+    op_values: &OP_VALUES,
+    trace_values: &[],
+};
+
+#[test]
+fn far_address_operand_is_an_error_not_a_trampoline() {
+    let base = 0x7000_0000_0000;
+    let far = base + 0x1_0000_0000;
+    let ops = [op(0)];
+    let layout = layout(&ADDRESS_TAKEN_TABLE, &ops).unwrap();
+    // A `lea` cannot go through a trampoline: none is reserved for it.
+    assert!(layout.trampoline_symbols.is_empty());
+    let mut buf = vec![0; layout.len];
+    let error = emit(&ADDRESS_TAKEN_TABLE, &ops, &layout, &[far], &mut buf, base).unwrap_err();
+    match &error {
+        EmitError::Patch {
+            site, value, error, ..
+        } => {
+            assert_eq!(
+                (site.op, site.uop, site.offset),
+                (Some(0), "take_address", 3)
+            );
+            assert_eq!(site.kind, HoleKind::PcRel32);
+            assert_eq!(*value, HoleValue::Symbol(0));
+            assert!(matches!(error, PatchError::OutOfRange { .. }), "{error:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        error.to_string().starts_with(
+            "op 0 (take_address), PcRel32 code hole at +0x3, value Symbol(0) (helper): "
+        ),
+        "{error}"
+    );
+    // In reach, the same `lea` computes the symbol's address.
+    let near = base + 0x1000;
+    let bytes = emit_at(&ADDRESS_TAKEN_TABLE, &ops, &[near], base);
+    let lea = layout.op_offsets[0] as usize;
+    let end = base + lea as u64 + 7;
+    assert_eq!(end.wrapping_add(rel32(&bytes, lea + 3) as u64), near);
+}
+
+#[test]
+fn far_call_goes_through_a_trampoline_beside_an_address_operand() {
+    let base = 0x7000_0000_0000;
+    let far = base + 0x1_0000_0000;
+    let ops = [op(1), op(0)];
+    let two = layout(&ADDRESS_TAKEN_TABLE, &ops).unwrap();
+    assert_eq!(two.trampoline_symbols, [0]);
+    // The call reaches its trampoline, but the `lea` after it still fails.
+    let mut buf = vec![0; two.len];
+    let error = emit(&ADDRESS_TAKEN_TABLE, &ops, &two, &[far], &mut buf, base).unwrap_err();
+    assert!(
+        matches!(&error, EmitError::Patch { site, .. } if site.op == Some(1) && site.kind == HoleKind::PcRel32),
+        "{error:?}"
+    );
+    let ops = [op(1)];
+    let layout = layout(&ADDRESS_TAKEN_TABLE, &ops).unwrap();
+    let bytes = emit_at(&ADDRESS_TAKEN_TABLE, &ops, &[far], base);
+    let call = layout.op_offsets[0] as usize;
+    let trampoline = layout.trampoline(0).unwrap();
+    let end = base + call as u64 + 5;
+    assert_eq!(
+        end.wrapping_add(rel32(&bytes, call + 1) as u64),
+        base + trampoline as u64
+    );
+    assert_eq!(u64_at(&bytes, trampoline + 6), far);
+}
+
+#[test]
+fn a_trace_wrapping_past_the_top_of_the_address_space_is_refused() {
+    let ops = arithmetic_trace(1);
+    let trace = layout(&TABLE, &ops).unwrap();
+    let mut buf = vec![0; trace.len];
+    // Aligned, and 16 bytes below the top: the trace is 152.
+    let base = u64::MAX - 15;
+    let error = emit(&TABLE, &ops, &trace, &symbols(), &mut buf, base).unwrap_err();
+    assert_eq!(
+        error,
+        EmitError::AddressOverflow {
+            base,
+            len: trace.len
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "a trace of 152 bytes at base address 0xfffffffffffffff0 would wrap past the end of \
+         the 64-bit address space; map it at a lower address"
+    );
+    assert!(buf.iter().all(|&b| b == 0), "nothing is written");
+
+    // The last trace that fits ends one byte below 2^64, so that its end
+    // address is representable too.
+    let shim_only = layout(&TABLE, &[]).unwrap();
+    assert_eq!(shim_only.len, 16);
+    let mut buf = vec![0; 16];
+    let top = u64::MAX - 31;
+    emit(&TABLE, &[], &shim_only, &[], &mut buf, top).unwrap();
+    assert_eq!(
+        emit(&TABLE, &[], &shim_only, &[], &mut buf, top + 16),
+        Err(EmitError::AddressOverflow {
+            base: top + 16,
+            len: 16
+        })
+    );
+}
+
+#[test]
+fn a_hand_built_layout_with_an_overflowing_trampoline_has_none() {
+    let layout = Layout {
+        trampoline_offset: usize::MAX - 8,
+        trampoline_symbols: vec![0, 1],
+        arch: Some(Arch::X86_64),
+        ..Layout::default()
+    };
+    assert_eq!(layout.trampoline(0), Some(usize::MAX - 8));
+    assert_eq!(layout.trampoline(1), None);
+    assert_eq!(layout.trampolines_end(), None);
+}
+
+#[test]
+fn a_variant_beyond_the_cache_is_refused() {
+    let ops = [TraceOp {
+        variant: 1,
+        ..op(ZERO)
+    }];
+    let error = layout(&TABLE, &ops).unwrap_err();
+    assert_eq!(
+        error,
+        EmitError::UnknownVariant {
+            op: 0,
+            uop: ZERO,
+            variant: 1,
+            cache: 0
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "op 0: uop id {ZERO} has no variant 1; the table caches up to 0 stack values, so its \
+             variants are 0..=0"
+        )
+    );
 }

@@ -78,10 +78,7 @@ fn got_loads_are_relaxed_where_they_can_be() {
 fn large_operand_keeps_the_got_load() {
     let operand = 0x4000_0000_0000_0001u64;
     let ops = [
-        TraceOp {
-            operand,
-            ..op(LOAD_OPERAND)
-        },
+        with_operand(LOAD_OPERAND, operand),
         with_oparg(ADD_OPARG, 1),
         op(RETURN),
     ];
@@ -95,10 +92,7 @@ fn large_operand_keeps_the_got_load() {
 fn movl_of_the_oparg_becomes_an_immediate_and_leaves_the_byte_before() {
     for oparg in [100, 0x8000_0000, u32::MAX] {
         let ops = [
-            TraceOp {
-                operand: 40,
-                ..op(LOAD_OPERAND)
-            },
+            with_operand(LOAD_OPERAND, 40),
             with_oparg(ADD_OPARG_MOVL, oparg),
             op(RETURN),
         ];

@@ -16,7 +16,7 @@ use runtime::{
     emit, layout, Arch, EmitError, HoleKind, HoleValue, PatchError, Stencil, StencilTable, TraceOp,
     UopInfo,
 };
-use table::{code_only, hole, info, jump, op};
+use table::{code_only, hole, info, jump, op, with_oparg, OP_VALUES};
 
 const ADD_OPARG: u16 = 0;
 const ADD_CONSTANT: u16 = 1;
@@ -33,7 +33,7 @@ static UOPS: [Stencil; 10] = [
     // addl $OPARG, %eax
     code_only(
         &[0x05, 0, 0, 0, 0],
-        &[hole(1, HoleKind::Abs32, HoleValue::Oparg, 0)],
+        &[hole(1, HoleKind::Abs32, HoleValue::OpValue(0), 0)],
     ),
     // addl data+4, %eax (an absolute address)
     Stencil {
@@ -56,8 +56,8 @@ static UOPS: [Stencil; 10] = [
     code_only(
         &[0xE8, 0, 0, 0, 0, 0xE9, 0, 0, 0, 0],
         &[
-            hole(1, HoleKind::PcRel32, HoleValue::Symbol(0), -4),
-            hole(6, HoleKind::PcRel32, HoleValue::Continue, -4),
+            hole(1, HoleKind::X86Branch32, HoleValue::Symbol(0), -4),
+            hole(6, HoleKind::X86Branch32, HoleValue::Continue, -4),
         ],
     ),
     // xorl %ecx, %ecx
@@ -69,7 +69,7 @@ static UOPS: [Stencil; 10] = [
     // testl %eax, %eax; jne JUMP_TARGET
     code_only(
         &[0x85, 0xC0, 0x0F, 0x85, 0, 0, 0, 0],
-        &[hole(4, HoleKind::PcRel32, HoleValue::JumpTarget, -4)],
+        &[hole(4, HoleKind::X86Branch32, HoleValue::JumpTarget, -4)],
     ),
     // movl %ecx, %eax
     code_only(&[0x89, 0xC8], &[]),
@@ -98,11 +98,14 @@ static TABLE: StencilTable = StencilTable {
     code_align: 1,
     shim: code_only(
         &[0x8B, 0x44, 0x24, 0x04, 0xE8, 0, 0, 0, 0, 0x99, 0xC3],
-        &[hole(5, HoleKind::PcRel32, HoleValue::Continue, -4)],
+        &[hole(5, HoleKind::X86Branch32, HoleValue::Continue, -4)],
     ),
+    cache: 0,
     uops: &UOPS,
     info: &INFO,
     symbols: &["triple"],
+    op_values: &OP_VALUES,
+    trace_values: &[],
 };
 
 /// The helper: leal (%eax,%eax,2), %eax; retl
@@ -111,10 +114,7 @@ const TRIPLE: &[u8] = &[0x8D, 0x04, 0x40, 0xC3];
 /// `(a0 + oparg + 1000 + 7) * 3`, the multiplication in the helper.
 fn arithmetic_trace(oparg: u32) -> Vec<TraceOp> {
     vec![
-        TraceOp {
-            oparg,
-            ..op(ADD_OPARG)
-        },
+        with_oparg(ADD_OPARG, oparg),
         op(ADD_CONSTANT),
         op(ADD_THROUGH_POINTER),
         op(CALL_HELPER),
@@ -193,7 +193,10 @@ fn a_trace_past_four_gib_is_an_error() {
     // The code fits below 4 GiB but the data does not: the absolute
     // address of the constant is out of range.
     let base = 0x1_0000_0000 - layout.data_offset as u64;
-    let EmitError::Patch { site, value, error } = error(base) else {
+    let EmitError::Patch {
+        site, value, error, ..
+    } = error(base)
+    else {
         panic!("{:?}", error(base));
     };
     assert_eq!(

@@ -3,7 +3,23 @@
 
 use runtime::{
     emit, layout, Arch, Hole, HoleKind, HoleValue, Stencil, StencilTable, TraceOp, UopInfo,
+    ValueInfo,
 };
+
+static OP_VALUES: [ValueInfo; 3] = [
+    ValueInfo {
+        name: "a",
+        bits: 32,
+    },
+    ValueInfo {
+        name: "b",
+        bits: 64,
+    },
+    ValueInfo {
+        name: "c",
+        bits: 64,
+    },
+];
 
 /// xorshift64*: deterministic, so a failure always reproduces.
 struct Random(u64);
@@ -30,6 +46,7 @@ const KINDS: &[HoleKind] = &[
     HoleKind::Abs32,
     HoleKind::Abs32Signed,
     HoleKind::PcRel32,
+    HoleKind::X86Branch32,
     HoleKind::PcRel64,
     HoleKind::X86_64GotLoad,
     HoleKind::X86_64GotLoadNoRex,
@@ -61,10 +78,12 @@ const VALUES: &[HoleValue] = &[
     HoleValue::Code,
     HoleValue::Data,
     HoleValue::Continue,
-    HoleValue::Oparg,
-    HoleValue::Operand,
+    HoleValue::OpValue(0),
+    HoleValue::OpValue(1),
     HoleValue::JumpTarget,
-    HoleValue::DeoptTarget,
+    HoleValue::OpValue(2),
+    // Beyond the values a trace op carries: an error, never a panic.
+    HoleValue::OpValue(7),
     HoleValue::Symbol(0),
     HoleValue::Symbol(1),
     HoleValue::Symbol(2),
@@ -112,13 +131,17 @@ fn plausible(random: &mut Random, arch: Arch, shim: bool) -> (HoleKind, HoleValu
     let number = random.pick(if shim {
         &[HoleValue::Zero][..]
     } else {
-        &[HoleValue::Oparg, HoleValue::DeoptTarget, HoleValue::Zero][..]
+        &[
+            HoleValue::OpValue(0),
+            HoleValue::OpValue(2),
+            HoleValue::Zero,
+        ][..]
     });
     let symbol = HoleValue::Symbol(random.below(3) as u16);
     let target = random.pick(&[in_trace, symbol]);
     match (arch, random.below(5)) {
         (Arch::X86_64, 0) => (HoleKind::Abs64, random.pick(VALUES), 0),
-        (Arch::X86_64, 1) => (HoleKind::PcRel32, target, -4),
+        (Arch::X86_64, 1) => (HoleKind::X86Branch32, target, -4),
         (Arch::X86_64, 2) => (HoleKind::Abs32Signed, number, 0),
         (Arch::X86_64, _) => (random.pick(GOT_LOAD_PREFIXES).0, HoleValue::Data, -4),
         (Arch::Aarch64, 0) => (HoleKind::Aarch64Branch26, target, 0),
@@ -147,7 +170,7 @@ fn plausible(random: &mut Random, arch: Arch, shim: bool) -> (HoleKind, HoleValu
             0,
         ),
         (Arch::I686, 0 | 1) => (HoleKind::Abs32, random.pick(&[in_trace, number]), 0),
-        (Arch::I686, _) => (HoleKind::PcRel32, target, -4),
+        (Arch::I686, _) => (HoleKind::X86Branch32, target, -4),
         (Arch::Riscv64, 0) => (HoleKind::Riscv64Call, target, 0),
         (Arch::Riscv64, 1) => (
             random.pick(&[
@@ -262,10 +285,7 @@ fn table(random: &mut Random) -> StencilTable {
             name,
             inputs: &[],
             outputs: &[],
-            uses_oparg: false,
-            uses_operand: false,
-            uses_jump_target: false,
-            uses_deopt: false,
+            uses: &[],
             helpers: &[],
         })
         .collect();
@@ -279,9 +299,11 @@ fn table(random: &mut Random) -> StencilTable {
         } else {
             // A call of the continuation: call rel32, bl, or auipc + jalr.
             let (code, kind, addend): (&[u8], _, _) = match arch {
-                Arch::X86_64 | Arch::I686 => {
-                    (&[0xE8, 0, 0, 0, 0, 0xC3, 0x90, 0x90], HoleKind::PcRel32, -4)
-                }
+                Arch::X86_64 | Arch::I686 => (
+                    &[0xE8, 0, 0, 0, 0, 0xC3, 0x90, 0x90],
+                    HoleKind::X86Branch32,
+                    -4,
+                ),
                 Arch::Aarch64 => (
                     &[0, 0, 0, 0x94, 0xC0, 0x03, 0x5F, 0xD6],
                     HoleKind::Aarch64Branch26,
@@ -307,9 +329,12 @@ fn table(random: &mut Random) -> StencilTable {
                 data_align: 8,
             }
         },
+        cache: 0,
         uops: leak(uops),
         info: leak(info),
         symbols: &["f", "g", "h"],
+        op_values: &OP_VALUES,
+        trace_values: &[],
     }
 }
 
@@ -318,10 +343,14 @@ fn ops(random: &mut Random) -> Vec<TraceOp> {
     (0..len)
         .map(|_| TraceOp {
             uop: random.below(4) as u16,
-            oparg: random.pick(&[0, 7, 0x8000_0000, u32::MAX]),
-            operand: random.pick(&[0, 0x1234, 0xFFFF_FFFF_FFFF_FFF0, 0x7F00_0000_1000]),
+            variant: 0,
             jump_target: random.below(len + 1) as u32,
-            deopt_target: random.below(100),
+            values: [
+                u64::from(random.pick(&[0, 7, 0x8000_0000, u32::MAX])),
+                random.pick(&[0, 0x1234, 0xFFFF_FFFF_FFFF_FFF0, 0x7F00_0000_1000]),
+                random.below(100),
+                0,
+            ],
         })
         .collect()
 }

@@ -18,7 +18,7 @@ use guest::Guest;
 use runtime::{
     Arch, EmitError, Hole, HoleKind, HoleValue, PatchError, Stencil, StencilTable, TraceOp, UopInfo,
 };
-use table::{code_only, hole, info, jump, op, words};
+use table::{code_only, hole, info, jump, op, with_oparg, with_operand, words, OP_VALUES};
 
 /// Little-endian bytes of one compressed (16-bit) instruction.
 macro_rules! half {
@@ -123,15 +123,15 @@ static UOPS: [Stencil; 18] = [
             pcrel_lo(HoleKind::Riscv64PcRelLo12I, 4, 0, HoleValue::Data, 0),
         ],
         data: &[0; 8],
-        data_holes: &[hole(0, HoleKind::Abs64, HoleValue::Operand, 0)],
+        data_holes: &[hole(0, HoleKind::Abs64, HoleValue::OpValue(1), 0)],
         data_align: 8,
     },
     // lui a1, %hi(OPARG); addi a1, a1, %lo(OPARG); add a0, a0, a1
     code_only(
         words![LUI_A1, ADDI_A1, ADD_A0_A1],
         &[
-            hole(0, HoleKind::Riscv64Hi20, HoleValue::Oparg, 0),
-            hole(4, HoleKind::Riscv64Lo12I, HoleValue::Oparg, 0),
+            hole(0, HoleKind::Riscv64Hi20, HoleValue::OpValue(0), 0),
+            hole(4, HoleKind::Riscv64Lo12I, HoleValue::OpValue(0), 0),
         ],
     ),
     // lui a1, %hi(data + 8); ld a1, %lo(data + 8)(a1); add a0, a0, a1
@@ -286,9 +286,12 @@ static TABLE: StencilTable = StencilTable {
         ],
         &[hole(8, HoleKind::Riscv64Call, HoleValue::Continue, 0)],
     ),
+    cache: 0,
     uops: &UOPS,
     info: &INFO,
     symbols: &["triple"],
+    op_values: &OP_VALUES,
+    trace_values: &[],
 };
 
 /// The helper: slli a1, a0, 1; add a0, a0, a1; ret
@@ -299,14 +302,8 @@ const OPERAND: u64 = 0x0001_0002_0003_0004;
 /// `(OPERAND + oparg + 1000 + 7) * 3`, the multiplication in the helper.
 fn arithmetic_trace(oparg: u32) -> Vec<TraceOp> {
     vec![
-        TraceOp {
-            operand: OPERAND,
-            ..op(LOAD_OPERAND)
-        },
-        TraceOp {
-            oparg,
-            ..op(ADD_OPARG)
-        },
+        with_operand(LOAD_OPERAND, OPERAND),
+        with_oparg(ADD_OPARG, oparg),
         op(ADD_CONSTANT_ABSOLUTE),
         op(ADD_CONSTANT_FAR),
         op(CALL_HELPER),
@@ -425,7 +422,10 @@ fn pair_offset(bytes: &[u8], at: usize) -> i64 {
 fn far_data_addresses_are_errors() {
     // Absolute addresses of the trace above 2 GiB do not fit LUI + ADDI.
     let error = guest::emit_at(&TABLE, &arithmetic_trace(5), HIGH_BASE, HIGH_BASE).unwrap_err();
-    let EmitError::Patch { site, value, error } = error else {
+    let EmitError::Patch {
+        site, value, error, ..
+    } = error
+    else {
         panic!("{error:?}");
     };
     assert_eq!(

@@ -23,16 +23,22 @@
 //! payload                 object, warnings (UTF-8), listing (UTF-8)
 //! ```
 //!
-//! A file that fails any check (short, wrong magic, version or key, lengths
-//! that do not add up to the file, digest mismatch, text that is not UTF-8)
-//! is rejected with the reason and rebuilt, never used. Entries are written
-//! to a temporary file in the same directory and renamed into place, so a
-//! reader sees either a whole entry or none, even with several generations
-//! running at once.
+//! A file that fails any check (not a regular file, larger than
+//! [`MAX_ENTRY_LEN`], short, wrong magic, version or key, lengths that do
+//! not add up to the file, digest mismatch, text that is not UTF-8) is
+//! rejected with the reason and rebuilt, never used; an entry path that is
+//! a FIFO or a device is never read from, so it cannot block a generation.
+//! Entries are written to a temporary file `.entry-PID-*` in the same
+//! directory and renamed into place, so a reader sees either a whole entry
+//! or none, even with several generations running at once; the temporary
+//! files of processes that died mid-write are removed by
+//! [`Cache::remove_leftovers`].
 
 use std::fmt;
-use std::io::{self, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -42,6 +48,18 @@ pub const DEFAULT_DIR: &str = "target/stencil-cache";
 /// The entry format; part of every key, so a new format never reads an old
 /// entry.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// The largest entry file read: far above any object and listing of one
+/// stencil, so a larger file is not an entry.
+pub const MAX_ENTRY_LEN: u64 = 64 << 20;
+
+/// The prefix of an entry being written; the writer's process id follows.
+const TEMP_PREFIX: &str = ".entry-";
+
+/// A temporary file without a process id in its name (as older versions
+/// wrote them) is left over once it is this old: writing an entry takes
+/// milliseconds.
+const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
 
 const MAGIC: &[u8; 8] = b"STENCIL\0";
 const DIGEST_LEN: usize = 32;
@@ -127,6 +145,10 @@ pub enum Lookup {
 pub enum Rejection {
     /// The file could not be read.
     Unreadable(String),
+    /// The path is not a regular file: a FIFO, a directory, a device.
+    NotAFile(&'static str),
+    /// Larger than [`MAX_ENTRY_LEN`].
+    TooLarge(u64),
     /// Shorter than the header.
     Short {
         len: usize,
@@ -150,6 +172,11 @@ impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Rejection::Unreadable(error) => write!(f, "cannot read it: {error}"),
+            Rejection::NotAFile(kind) => write!(f, "not a regular file but {kind}"),
+            Rejection::TooLarge(len) => write!(
+                f,
+                "{len} bytes, larger than any entry (at most {MAX_ENTRY_LEN})"
+            ),
             Rejection::Short { len } => {
                 write!(f, "truncated: {len} bytes, shorter than its header")
             }
@@ -284,27 +311,147 @@ impl Cache {
 
     /// The entry for `key`, if there is a sound one.
     pub fn load(&self, key: &Key) -> Lookup {
-        match std::fs::read(self.entry_path(key)) {
-            Ok(bytes) => match decode(key, &bytes) {
-                Ok(entry) => Lookup::Hit(entry),
-                Err(rejection) => Lookup::Rejected(rejection),
-            },
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Lookup::Miss,
-            Err(error) => Lookup::Rejected(Rejection::Unreadable(error.to_string())),
+        let bytes = match read_entry_file(&self.entry_path(key)) {
+            Ok(bytes) => bytes,
+            Err(Unread::Missing) => return Lookup::Miss,
+            Err(Unread::Rejected(rejection)) => return Lookup::Rejected(rejection),
+        };
+        match decode(key, &bytes) {
+            Ok(entry) => Lookup::Hit(entry),
+            Err(rejection) => Lookup::Rejected(rejection),
         }
     }
 
-    /// Store `entry` under `key`, replacing any entry there at once.
+    /// Store `entry` under `key`, replacing any entry there at once (a
+    /// FIFO or other non-directory included).
     pub fn store(&self, key: &Key, entry: &Entry) -> io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let mut file = tempfile::Builder::new()
-            .prefix(".entry-")
+            .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
             .tempfile_in(&self.dir)?;
         file.write_all(&encode(key, entry))?;
         file.persist(self.entry_path(key))
             .map(drop)
             .map_err(|e| e.error)
     }
+
+    /// Remove the temporary files that processes which died while storing
+    /// an entry left; those of running processes stay. The paths that
+    /// could not be removed, with the error.
+    pub fn remove_leftovers(&self) -> Vec<(PathBuf, io::Error)> {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut errors = Vec::new();
+        for item in dir.flatten() {
+            let name = item.file_name();
+            let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else {
+                continue;
+            };
+            let writer = rest.split_once('-').and_then(|(pid, _)| pid.parse().ok());
+            let left_over = match writer {
+                Some(pid) => crate::writer::lock::process_is_gone(pid),
+                None => item
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > STALE_TEMP_AGE),
+            };
+            if left_over {
+                if let Err(error) = std::fs::remove_file(item.path()) {
+                    if error.kind() != io::ErrorKind::NotFound {
+                        errors.push((item.path(), error));
+                    }
+                }
+            }
+        }
+        errors
+    }
+}
+
+/// Why an entry file's bytes were not read.
+enum Unread {
+    Missing,
+    Rejected(Rejection),
+}
+
+/// The bytes of the entry file at `path`, read only when it is a regular
+/// file of at most [`MAX_ENTRY_LEN`] bytes.
+fn read_entry_file(path: &Path) -> Result<Vec<u8>, Unread> {
+    let unreadable = |error: io::Error| {
+        if error.kind() == io::ErrorKind::NotFound {
+            Unread::Missing
+        } else {
+            Unread::Rejected(Rejection::Unreadable(error.to_string()))
+        }
+    };
+    let mut file = open_without_blocking(path).map_err(unreadable)?;
+    // The type of what was opened, not of what the path named a moment
+    // before: the path may have been replaced in between.
+    let metadata = file.metadata().map_err(unreadable)?;
+    if !metadata.is_file() {
+        return Err(Unread::Rejected(Rejection::NotAFile(file_kind(&metadata))));
+    }
+    if metadata.len() > MAX_ENTRY_LEN {
+        return Err(Unread::Rejected(Rejection::TooLarge(metadata.len())));
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    // The file may grow after the check; read no more than the limit.
+    (&mut file)
+        .take(MAX_ENTRY_LEN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_ENTRY_LEN {
+        return Err(Unread::Rejected(Rejection::TooLarge(bytes.len() as u64)));
+    }
+    Ok(bytes)
+}
+
+/// Open `path` for reading such that a FIFO with no writer does not block
+/// the open (reads of a regular file are unaffected).
+fn open_without_blocking(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    #[cfg(not(unix))]
+    {
+        // Elsewhere only regular files and directories are to be met.
+        let metadata = std::fs::metadata(path)?;
+        if !metadata.is_file() {
+            return Err(io::Error::other(format!(
+                "not a regular file but {}",
+                file_kind(&metadata)
+            )));
+        }
+    }
+    options.open(path)
+}
+
+/// What kind of file `metadata` describes, for a rejection.
+fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
+    let kind = metadata.file_type();
+    if kind.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+    }
+    "a special file"
 }
 
 #[cfg(test)]

@@ -23,9 +23,13 @@
 //! input digests the manifests record: the inputs whose digest differs, or,
 //! when none does, a hand edit (or another generator version). A hole reads
 //! `offset kind value addend`.
+//!
+//! [`CheckReport::to_json`] gives the same report as JSON for tools (the
+//! schema is in `docs/json-output.md`).
 
 mod compare;
 mod display;
+mod json;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,24 +1,132 @@
-//! A human-readable rendering of the stencil lowering makes from an object
-//! file: code and data bytes, their holes, and where each section went.
+//! The stencil lowering makes from an object file, for a reader: code and
+//! data bytes, their holes, where each section went and what was removed,
+//! as text ([`inspect`]) or as JSON ([`inspect_json`], the schema in
+//! `docs/json-output.md`).
 //!
 //! Works on any relocatable object of a target's format and instruction
-//! set, not only ours.
+//! set, not only ours; one of another target's is named as such first.
+
+mod json;
 
 use std::fmt::Write;
 
-use runtime::HoleKind;
+use runtime::{Arch, HoleKind};
 
-use crate::lower::{self, Layout, LowerError, Placement};
-use crate::model::{Hole, StencilGroup, Value};
+use crate::lower::{self, Layout, LowerError, LowerErrorKind, Placement};
+use crate::model::{DeclaredValues, Hole, StencilGroup, Value};
+use crate::obj::{self, SectionKind};
 use crate::target::Target;
 
 /// Bytes per line of a hex dump.
 const HEX_WIDTH: usize = 16;
 
-/// Lower `object` as uop `name` and render the result.
-pub fn inspect(object: &[u8], target: &Target, name: &str) -> Result<String, LowerError> {
-    let (group, layout) = lower::lower_with_layout(object, target, name)?;
-    Ok(render(&group, &layout, target))
+/// A lowered object, with what lowering removed from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inspection {
+    pub group: StencilGroup,
+    pub layout: Layout,
+    /// The jump to the continuation that ended the code, when lowering
+    /// removed it.
+    pub trailing_jump: Option<RemovedJump>,
+    /// Size of the object file in bytes.
+    pub object_size: u64,
+    /// SHA-256 of the object file, in hex.
+    pub object_sha256: String,
+}
+
+/// A removed trailing jump: its code offset (the code's length after
+/// removal) and its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemovedJump {
+    pub offset: u64,
+    pub bytes: Vec<u8>,
+}
+
+impl Inspection {
+    /// Check that `object` is one of `target`'s format and instruction set,
+    /// then lower it as uop `name` with the VM's declared hole `values`. A
+    /// `_JIT_*` symbol nobody declared is kept as undeclared, never taken
+    /// for a helper.
+    pub fn new(
+        object: &[u8],
+        target: &Target,
+        name: &str,
+        values: &DeclaredValues,
+    ) -> Result<Inspection, LowerError> {
+        obj::check_target(object, target).map_err(|e| LowerError {
+            uop: name.to_string(),
+            target: target.triple,
+            kind: Box::new(LowerErrorKind::Object(e)),
+        })?;
+        let (group, layout) = lower::lower_with_layout(object, target, name, values)?;
+        let trailing_jump = group
+            .trailing_jump_removed
+            .then(|| removed_jump(object, target, &group, &layout))
+            .flatten();
+        Ok(Inspection {
+            group,
+            layout,
+            trailing_jump,
+            object_size: object.len() as u64,
+            object_sha256: crate::digest::sha256_hex(object),
+        })
+    }
+}
+
+/// Lower `object` as uop `name` and render the result as text.
+pub fn inspect(
+    object: &[u8],
+    target: &Target,
+    name: &str,
+    values: &DeclaredValues,
+) -> Result<String, LowerError> {
+    let inspection = Inspection::new(object, target, name, values)?;
+    Ok(render(&inspection.group, &inspection.layout, target))
+}
+
+/// Lower `object` as uop `name` and render the result as JSON.
+pub fn inspect_json(
+    object: &[u8],
+    target: &Target,
+    name: &str,
+    values: &DeclaredValues,
+) -> Result<String, LowerError> {
+    let inspection = Inspection::new(object, target, name, values)?;
+    Ok(json::render(&inspection, target))
+}
+
+/// The bytes lowering cut off the end of the code: the code as laid out
+/// before removal (code sections at their placements, padded as lowering
+/// pads them) past the code's final length.
+fn removed_jump(
+    object: &[u8],
+    target: &Target,
+    group: &StencilGroup,
+    layout: &Layout,
+) -> Option<RemovedJump> {
+    let file = obj::read(object).ok()?;
+    // Placements follow the sections lowering placed, in file order.
+    let placed = file
+        .sections
+        .iter()
+        .filter(|s| s.kind != SectionKind::Other);
+    let fill = match target.arch {
+        Arch::X86_64 | Arch::I686 => 0xcc,
+        Arch::Aarch64 | Arch::Riscv64 => 0x00,
+    };
+    let mut code = Vec::new();
+    for (section, placement) in placed.zip(&layout.placements) {
+        if !placement.in_code {
+            continue;
+        }
+        code.resize(usize::try_from(placement.offset).ok()?, fill);
+        code.extend_from_slice(&section.data);
+    }
+    let offset = group.code.len();
+    Some(RemovedJump {
+        offset: offset as u64,
+        bytes: code.get(offset..)?.to_vec(),
+    })
 }
 
 /// Render a lowered stencil and the layout it came from.
@@ -144,6 +252,7 @@ pub fn kind_name(kind: HoleKind) -> String {
         HoleKind::Abs32 => "abs32".into(),
         HoleKind::Abs32Signed => "abs32_signed".into(),
         HoleKind::PcRel32 => "pc_rel32".into(),
+        HoleKind::X86Branch32 => "x86_branch32".into(),
         HoleKind::PcRel64 => "pc_rel64".into(),
         HoleKind::X86_64GotLoad => "x86_64_got_load".into(),
         HoleKind::X86_64GotLoadNoRex => "x86_64_got_load_no_rex".into(),
@@ -175,12 +284,11 @@ pub fn value_name(value: &Value) -> String {
         Value::Code => "code".into(),
         Value::Data => "data".into(),
         Value::Continue => "continue".into(),
-        Value::Oparg => "oparg".into(),
-        Value::Operand => "operand".into(),
         Value::JumpTarget => "jump_target".into(),
-        Value::DeoptTarget => "deopt_target".into(),
         Value::Zero => "zero".into(),
+        Value::OpValue(name) => format!("value {name}"),
         Value::Symbol(name) => format!("symbol {name}"),
+        Value::Undeclared(name) => format!("undeclared {name}"),
     }
 }
 

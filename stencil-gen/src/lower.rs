@@ -12,8 +12,10 @@ use std::fmt;
 
 use runtime::{Arch, HoleKind};
 
-use crate::model::{Hole, StencilGroup, Value};
-use crate::obj::{self, ObjError, ObjectFile, RelocTarget, Relocation, SectionKind, SymbolPlace};
+use crate::model::{DeclaredValues, Hole, StencilGroup, Value, VALUE_SYMBOL_PREFIX};
+use crate::obj::{
+    self, insn, ObjError, ObjectFile, RelocTarget, Relocation, SectionKind, SymbolPlace,
+};
 use crate::target::{Format, Target};
 
 mod mapping;
@@ -66,6 +68,15 @@ pub enum LowerErrorKind {
     },
     /// The stencil's code or data does not fit the 32-bit hole offsets.
     TooLarge,
+    /// A `_JIT_*` symbol the VM's ABI does not declare.
+    UndeclaredValue { symbol: String },
+    /// Two relocations rewrite the same bytes, so no patching gives the
+    /// instruction either meaning.
+    OverlappingHoles {
+        part: &'static str,
+        first: (u32, HoleKind),
+        second: (u32, HoleKind),
+    },
 }
 
 /// Why one relocation cannot be lowered.
@@ -166,6 +177,25 @@ impl fmt::Display for LowerErrorKind {
             LowerErrorKind::TooLarge => {
                 write!(f, "code or data is larger than 4 GiB")
             }
+            LowerErrorKind::OverlappingHoles {
+                part,
+                first,
+                second,
+            } => write!(
+                f,
+                "relocations overlap: the {:?} hole at {part} offset {:#x} and the {:?} hole at \
+                 {part} offset {:#x} rewrite the same bytes",
+                first.1, first.0, second.1, second.0
+            ),
+            LowerErrorKind::UndeclaredValue { symbol } => {
+                let name = symbol.strip_prefix(VALUE_SYMBOL_PREFIX).unwrap_or(symbol);
+                write!(
+                    f,
+                    "`{symbol}` is not a hole value the ABI declares; declare it in the `abi` item \
+                     (`value {}: u64 per_op;` or `per_trace`), or give the symbol another name",
+                    name.to_ascii_lowercase()
+                )
+            }
         }
     }
 }
@@ -210,9 +240,37 @@ pub struct Placement {
     pub size: u64,
 }
 
-/// Lower one object file, built for uop `name`, into a stencil.
-pub fn lower(object: &[u8], target: &Target, name: &str) -> Result<StencilGroup, LowerError> {
-    lower_with_layout(object, target, name).map(|(group, _)| group)
+/// Lower one object file, built for uop `name`, into a stencil. `values`
+/// are the hole values the VM declared: a `_JIT_*` symbol that is not one
+/// of them (nor built in) becomes [`Value::Undeclared`].
+pub fn lower(
+    object: &[u8],
+    target: &Target,
+    name: &str,
+    values: &DeclaredValues,
+) -> Result<StencilGroup, LowerError> {
+    lower_with_layout(object, target, name, values).map(|(group, _)| group)
+}
+
+/// `group`, unless one of its holes is a `_JIT_*` symbol nobody declared:
+/// generation refuses what inspection only shows.
+pub fn require_declared(group: StencilGroup, target: &Target) -> Result<StencilGroup, LowerError> {
+    let undeclared = group
+        .code_holes
+        .iter()
+        .chain(&group.data_holes)
+        .find_map(|h| match &h.value {
+            Value::Undeclared(symbol) => Some(symbol.clone()),
+            _ => None,
+        });
+    match undeclared {
+        Some(symbol) => Err(LowerError {
+            uop: group.name,
+            target: target.triple,
+            kind: Box::new(LowerErrorKind::UndeclaredValue { symbol }),
+        }),
+        None => Ok(group),
+    }
 }
 
 /// [`lower`], also saying where each section and the GOT went.
@@ -220,12 +278,16 @@ pub fn lower_with_layout(
     object: &[u8],
     target: &Target,
     name: &str,
+    values: &DeclaredValues,
 ) -> Result<(StencilGroup, Layout), LowerError> {
     let fail = |kind| LowerError {
         uop: name.to_string(),
         target: target.triple,
         kind: Box::new(kind),
     };
+    // The header alone names an object of another target, before any of
+    // its relocations could be taken for a relocation problem.
+    obj::check_target(object, target).map_err(|e| fail(LowerErrorKind::Object(e)))?;
     let file = obj::read(object).map_err(|e| fail(LowerErrorKind::Object(e)))?;
     if file.format != target.format {
         return Err(fail(LowerErrorKind::WrongFormat {
@@ -239,7 +301,7 @@ pub fn lower_with_layout(
             target: target.arch,
         }));
     }
-    Lowering::new(&file, target).run(name).map_err(fail)
+    Lowering::new(&file, target, values).run(name).map_err(fail)
 }
 
 /// Which part of the stencil a section was placed in, and where.
@@ -252,6 +314,7 @@ enum Part {
 struct Lowering<'a> {
     file: &'a ObjectFile,
     target: &'a Target,
+    values: &'a DeclaredValues,
     code: Vec<u8>,
     data: Vec<u8>,
     data_align: u64,
@@ -268,10 +331,11 @@ struct Lowering<'a> {
 }
 
 impl<'a> Lowering<'a> {
-    fn new(file: &'a ObjectFile, target: &'a Target) -> Self {
+    fn new(file: &'a ObjectFile, target: &'a Target, values: &'a DeclaredValues) -> Self {
         Lowering {
             file,
             target,
+            values,
             code: Vec::new(),
             data: Vec::new(),
             data_align: 1,
@@ -300,6 +364,8 @@ impl<'a> Lowering<'a> {
         let trailing_jump_removed = self.remove_trailing_jump();
         self.code_holes.sort_by_key(|h| h.offset);
         self.data_holes.sort_by_key(|h| h.offset);
+        no_overlap("code", &self.code_holes)?;
+        no_overlap("data", &self.data_holes)?;
         if u32::try_from(self.code.len()).is_err() || u32::try_from(self.data.len()).is_err() {
             return Err(LowerErrorKind::TooLarge);
         }
@@ -411,6 +477,7 @@ impl<'a> Lowering<'a> {
             Some(end) if end <= section.data.len() as u64 => {}
             _ => return Err(problem(RelocationProblem::OutOfBounds)),
         }
+        mapping::check_branch_site(kind, &section.data, relocation.offset).map_err(problem)?;
         let offset =
             u32::try_from(base + relocation.offset).map_err(|_| LowerErrorKind::TooLarge)?;
         let (value, addend) = match mapping {
@@ -430,11 +497,47 @@ impl<'a> Lowering<'a> {
             value,
             addend,
         };
+        let hole = match part {
+            Part::Code => self.address_through_got(hole),
+            Part::Data => hole,
+        };
         match part {
             Part::Code => self.code_holes.push(hole),
             Part::Data => self.data_holes.push(hole),
         }
         Ok(())
+    }
+
+    /// An x86-64 `lea` of a value from outside the trace (a helper, an
+    /// operand) loads it from a GOT slot instead: the `lea` becomes a
+    /// `mov` of the same length, and the address reaches wherever the
+    /// trace is. A `lea` through a trampoline would compute the
+    /// trampoline's address; a direct one fails beyond ±2 GiB.
+    fn address_through_got(&mut self, hole: Hole) -> Hole {
+        let outside = matches!(
+            hole.value,
+            Value::Symbol(_) | Value::OpValue(_) | Value::Undeclared(_)
+        );
+        let at = hole.offset as usize;
+        if self.file.arch != Arch::X86_64
+            || hole.kind != HoleKind::PcRel32
+            || !outside
+            || !insn::x86_64_rip_lea(&self.code, at)
+        {
+            return hole;
+        }
+        // The `lea` computes the end of its disp32 plus the disp32:
+        // `S + 4` with the hole's `S`.
+        let slot = self.got_slot((hole.value, hole.addend.wrapping_add(4)));
+        self.code[at - 2] = 0x8b;
+        // The slot is read by a `mov` whose prefix bytes lowering cannot
+        // tell from the previous instruction's, so it is never relaxed.
+        Hole {
+            offset: hole.offset,
+            kind: HoleKind::X86_64GotLoadUnrelaxed,
+            value: Value::Data,
+            addend: (slot as i64).wrapping_sub(4),
+        }
     }
 
     /// The name whose import slot `target` is, for a COFF `__imp_NAME`
@@ -565,14 +668,9 @@ impl<'a> Lowering<'a> {
     /// The hole value an undefined symbol stands for.
     fn external(&self, name: &str) -> Value {
         let bare = name.strip_prefix(self.target.symbol_prefix).unwrap_or(name);
-        match bare {
-            "_JIT_CONTINUE" => Value::Continue,
-            "_JIT_JUMP_TARGET" => Value::JumpTarget,
-            "_JIT_OPARG" => Value::Oparg,
-            "_JIT_OPERAND" => Value::Operand,
-            "_JIT_DEOPT_TARGET" => Value::DeoptTarget,
-            _ => Value::Symbol(bare.to_string()),
-        }
+        self.values
+            .value_of(bare)
+            .unwrap_or_else(|| Value::Symbol(bare.to_string()))
     }
 
     /// Data offset of the GOT slot holding `content`, allocated on first
@@ -641,6 +739,21 @@ impl<'a> Lowering<'a> {
         self.code.truncate(start);
         true
     }
+}
+
+/// Holes sorted by offset must not share a byte.
+fn no_overlap(part: &'static str, holes: &[Hole]) -> Result<(), LowerErrorKind> {
+    for pair in holes.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if u64::from(a.offset) + hole_size(a.kind) > u64::from(b.offset) {
+            return Err(LowerErrorKind::OverlappingHoles {
+                part,
+                first: (a.offset, a.kind),
+                second: (b.offset, b.kind),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn align_up(value: u64, align: u64) -> u64 {

@@ -7,6 +7,11 @@
 //! kinds is lowering's job. Addends are always explicit: where the format
 //! keeps them in the relocated bytes (Mach-O, COFF) they are decoded here,
 //! so that a relocation means `S + addend - P` whatever the format.
+//!
+//! Before anything else, the header says what the file is
+//! ([`identify`]), and every header, table and section it declares must
+//! lie within the file (`extents`): a truncated object is an error, never
+//! a stencil missing its parts.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,12 +19,17 @@ use std::fmt;
 use object::{Object, ObjectSection, ObjectSymbol};
 use runtime::Arch;
 
-use crate::target::Format;
+use crate::target::{Format, Target};
 
 mod coff;
+mod extents;
+pub mod file;
+mod identity;
 pub mod insn;
 mod macho;
 mod reloc_names;
+
+pub use identity::{arch_name, format_name, identify, target_identity, Identity};
 
 /// Most bytes this reader copies out of one object (zero-filled sections
 /// included), so that corrupt sizes cannot make it allocate without bound.
@@ -152,40 +162,44 @@ impl ObjectFile {
 pub enum ObjError {
     /// The bytes are not an object file `object` understands.
     Parse(String),
-    /// A format this reader does not handle.
+    /// A format this reader does not handle, e.g. `a static archive`.
     UnsupportedFormat(String),
-    /// An instruction set no target uses.
-    UnsupportedArchitecture(String),
+    /// A format and instruction set, as `FORMAT/ARCH`, that no target
+    /// builds objects of.
+    NoTarget(String),
+    /// An object of another format or instruction set than the target's.
+    WrongTarget {
+        /// What the object is, as `FORMAT/ARCH`.
+        object: String,
+        /// The target's triple.
+        triple: String,
+        /// What the target needs, as `FORMAT/ARCH`.
+        needs: String,
+    },
     /// Not a relocatable object (an executable or a shared library).
     NotRelocatable,
-    BigEndian,
-    /// The sections to copy add up to more than [`MAX_TOTAL_SIZE`].
-    TooLarge {
-        section: String,
+    /// A header, table or section that runs past the end of the file.
+    Truncated {
+        what: String,
+        start: u64,
+        end: u64,
+        file_size: u64,
     },
+    /// A header or table whose own fields contradict each other.
+    Malformed { what: String, problem: String },
+    /// The sections to copy add up to more than [`MAX_TOTAL_SIZE`].
+    TooLarge { section: String },
     /// An alignment that is not a power of two, or larger than
     /// [`MAX_ALIGN`].
-    BadAlignment {
-        section: String,
-        align: u64,
-    },
+    BadAlignment { section: String, align: u64 },
     /// Reading a section's contents or relocations failed.
-    Section {
-        section: String,
-        message: String,
-    },
+    Section { section: String, message: String },
     /// A relocation whose addend is stored in a way this reader does not
     /// decode (an ELF `REL` section).
-    ImplicitAddend {
-        section: String,
-        offset: u64,
-    },
+    ImplicitAddend { section: String, offset: u64 },
     /// A relocation names a symbol index that does not exist, or an
     /// undefined symbol without a name.
-    BadSymbol {
-        section: String,
-        offset: u64,
-    },
+    BadSymbol { section: String, offset: u64 },
     /// A relocation that cannot be read as the format defines it (its
     /// bytes outside the section, a pairing broken, a flag contradicting
     /// its type).
@@ -203,14 +217,40 @@ impl fmt::Display for ObjError {
             ObjError::Parse(message) => write!(f, "not a readable object file: {message}"),
             ObjError::UnsupportedFormat(format) => write!(
                 f,
-                "unsupported object format {format} (ELF, Mach-O and COFF are read)"
+                "this is {format}, not a relocatable object file (ELF, Mach-O or COFF)"
             ),
-            ObjError::UnsupportedArchitecture(arch) => write!(
-                f,
-                "unsupported architecture {arch} (x86-64, aarch64, i686 and riscv64 only)"
-            ),
+            ObjError::NoTarget(identity) => {
+                // Every target differs in format or instruction set.
+                let known: Vec<String> = crate::target::ALL
+                    .iter()
+                    .map(target_identity)
+                    .collect();
+                write!(
+                    f,
+                    "this is {identity}, which no target builds (they build {})",
+                    known.join(", ")
+                )
+            }
+            ObjError::WrongTarget {
+                object,
+                triple,
+                needs,
+            } => write!(f, "this is {object}, the target {triple} needs {needs}"),
             ObjError::NotRelocatable => write!(f, "not a relocatable object file"),
-            ObjError::BigEndian => write!(f, "big-endian object files are not supported"),
+            ObjError::Truncated {
+                what,
+                start,
+                end,
+                file_size,
+            } => write!(
+                f,
+                "the file ({file_size} bytes) ends before the end of {what} \
+                 (bytes {start:#x}..{end:#x}): the object is truncated or corrupt; rebuild it"
+            ),
+            ObjError::Malformed { what, problem } => write!(
+                f,
+                "{what} is malformed: {problem}; the object is corrupt, rebuild it"
+            ),
             ObjError::TooLarge { section } => write!(
                 f,
                 "section {section} brings the stencil over {MAX_TOTAL_SIZE} bytes"
@@ -245,28 +285,45 @@ impl fmt::Display for ObjError {
 
 impl std::error::Error for ObjError {}
 
+/// Check that `bytes` are an object of `target`'s format and instruction
+/// set, from the header alone: an object built for another target is
+/// named as such, whatever its sections and relocations hold.
+pub fn check_target(bytes: &[u8], target: &Target) -> Result<(), ObjError> {
+    let identity = identify(bytes)?;
+    if identity.fits(target) {
+        return Ok(());
+    }
+    Err(ObjError::WrongTarget {
+        object: identity.to_string(),
+        triple: target.triple.to_string(),
+        needs: target_identity(target),
+    })
+}
+
 /// Read an object file.
 pub fn read(bytes: &[u8]) -> Result<ObjectFile, ObjError> {
-    let file = object::File::parse(bytes).map_err(|e| ObjError::Parse(e.to_string()))?;
-    let format = match file.format() {
-        object::BinaryFormat::Elf => Format::Elf,
-        object::BinaryFormat::MachO => Format::MachO,
-        object::BinaryFormat::Coff => Format::Coff,
-        other => return Err(ObjError::UnsupportedFormat(format!("{other:?}"))),
+    let identity = identify(bytes)?;
+    let Some(format) = identity.format else {
+        return Err(ObjError::UnsupportedFormat(identity.to_string()));
     };
-    if !file.is_little_endian() {
-        return Err(ObjError::BigEndian);
-    }
+    // An object no target builds is not read further, so that its own
+    // oddities (an ELF i686 object's implicit addends) do not hide what
+    // it is.
+    let arch = match identity.arch {
+        Some(arch)
+            if crate::target::ALL
+                .iter()
+                .any(|t| t.format == format && t.arch == arch) =>
+        {
+            arch
+        }
+        _ => return Err(ObjError::NoTarget(identity.to_string())),
+    };
+    extents::check(bytes, format)?;
+    let file = object::File::parse(bytes).map_err(|e| ObjError::Parse(e.to_string()))?;
     if file.kind() != object::ObjectKind::Relocatable {
         return Err(ObjError::NotRelocatable);
     }
-    let arch = match file.architecture() {
-        object::Architecture::X86_64 => Arch::X86_64,
-        object::Architecture::Aarch64 => Arch::Aarch64,
-        object::Architecture::I386 => Arch::I686,
-        object::Architecture::Riscv64 => Arch::Riscv64,
-        other => return Err(ObjError::UnsupportedArchitecture(format!("{other:?}"))),
-    };
     let reader = Reader {
         file: &file,
         format,
@@ -282,7 +339,7 @@ pub fn read(bytes: &[u8]) -> Result<ObjectFile, ObjError> {
         format,
         arch,
         sections,
-        symbols: read_symbols(&file),
+        symbols: read_symbols(&file)?,
     })
 }
 
@@ -300,29 +357,34 @@ fn symbol_offset(file: &object::File<'_>, symbol: &object::Symbol<'_, '_>) -> u6
     symbol.address().wrapping_sub(start)
 }
 
-fn read_symbols(file: &object::File<'_>) -> Vec<Symbol> {
-    file.symbols()
-        .filter(|s| {
-            !matches!(
-                s.kind(),
-                object::SymbolKind::Section | object::SymbolKind::File
-            )
-        })
-        .filter_map(|s| {
-            let name = s.name().ok()?;
-            if name.is_empty() {
-                return None;
-            }
-            Some(Symbol {
-                name: name.to_string(),
-                place: symbol_place(s.section()),
-                value: symbol_offset(file, &s),
-                size: s.size(),
-                global: s.is_global(),
-                weak: s.is_weak(),
-            })
-        })
-        .collect()
+/// The named symbols; a name that cannot be read (its offset outside the
+/// string table) is an error, not a symbol quietly left out.
+fn read_symbols(file: &object::File<'_>) -> Result<Vec<Symbol>, ObjError> {
+    let mut symbols = Vec::new();
+    for s in file.symbols() {
+        if matches!(
+            s.kind(),
+            object::SymbolKind::Section | object::SymbolKind::File
+        ) {
+            continue;
+        }
+        let name = s.name().map_err(|e| ObjError::Malformed {
+            what: format!("symbol {}", s.index().0),
+            problem: format!("its name cannot be read ({e})"),
+        })?;
+        if name.is_empty() {
+            continue;
+        }
+        symbols.push(Symbol {
+            name: name.to_string(),
+            place: symbol_place(s.section()),
+            value: symbol_offset(file, &s),
+            size: s.size(),
+            global: s.is_global(),
+            weak: s.is_weak(),
+        });
+    }
+    Ok(symbols)
 }
 
 /// How many defined symbols carry each name, to spot names a relocation
@@ -501,7 +563,7 @@ impl Reader<'_, '_> {
     ) -> Result<Vec<RawRelocation>, ObjError> {
         match (self.format, self.file) {
             (Format::MachO, object::File::MachO64(file)) => {
-                macho::raw_relocations(file, section.index(), bytes)
+                macho::raw_relocations(file, self.arch, section.index(), bytes)
             }
             (Format::MachO, _) => Err(ObjError::UnsupportedFormat("32-bit Mach-O".to_string())),
             _ => section

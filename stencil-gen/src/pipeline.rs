@@ -1,21 +1,22 @@
 //! The whole generation: parse the uop definitions, emit C, build every
 //! (target, uop) pair in parallel (from the stencil cache, or with clang
 //! and llvm-objdump), lower, and render every output file in memory.
-//! Nothing touches the output directory until [`write_outputs`].
+//! Nothing touches the output directory until [`write_outputs`], which
+//! writes every file or none.
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use uop_defs::ast::UopFile;
+use uop_defs::ast::{Abi, UopFile};
 
 use crate::cache::{self, Cache};
 use crate::digest::InputDigests;
-use crate::emit_c::{self, EmitError};
+use crate::emit_c::{self, CAbi, EmitError};
 use crate::lower;
 use crate::target::Target;
-use crate::toolchain::{self, Tool, Toolchain, ToolchainError, Version};
+use crate::toolchain::{self, Search, Tool, Toolchain, ToolchainError, Version};
 use crate::writer::{self, TargetStencils, UopMeta, WriteError};
 
 mod build;
@@ -40,6 +41,10 @@ pub struct GenOptions {
     /// The stencil cache directory; `None` compiles everything afresh and
     /// stores nothing. Relative paths are taken from the current directory.
     pub cache_dir: Option<PathBuf>,
+    /// How long one run of clang, llvm-objdump or llvm-readelf may take
+    /// before it is killed; `None` means `STENCIL_TOOL_TIMEOUT`, else
+    /// [`toolchain::DEFAULT_TIMEOUT`].
+    pub tool_timeout: Option<Duration>,
 }
 
 impl GenOptions {
@@ -55,6 +60,7 @@ impl GenOptions {
             llvm_bin_dir: None,
             jobs: None,
             llvm_major: toolchain::PINNED_LLVM_MAJOR,
+            tool_timeout: None,
         }
     }
 }
@@ -219,19 +225,34 @@ pub fn generate(opts: &GenOptions) -> Result<Generation, GenError> {
 /// [`generate`], telling `progress` what happens.
 pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Generation, GenError> {
     let start = Instant::now();
-    let (files, sources) = load_defs(opts)?;
-    let toolchain = Toolchain::find(opts.llvm_bin_dir.as_deref(), opts.llvm_major)
-        .map_err(GenError::Toolchain)?;
+    let Loaded {
+        abi,
+        abi_path,
+        files,
+        sources,
+    } = load_defs(opts)?;
+    let c_abi = CAbi::new(&abi, abi_path);
+    let values = CAbi::declared_values(&abi);
+    let mut search = Search::standard(opts.llvm_bin_dir.clone(), opts.llvm_major);
+    search.timeout = opts.tool_timeout;
+    let toolchain = Toolchain::find_with(&search).map_err(GenError::Toolchain)?;
     let llvm_version = toolchain.llvm_version();
 
-    let shim = emit_c::emit_shim().map_err(GenError::Emit)?;
+    let shim = emit_c::emit_shim(&c_abi).map_err(GenError::Emit)?;
     let mut units = vec![shim];
     let mut metas = Vec::new();
+    // One unit per variant of each uop, variants of a uop side by side.
     for file in &files {
         for uop in &file.uops {
-            units.push(emit_c::emit_uop(file, uop).map_err(GenError::Emit)?);
-            metas.push(UopMeta::new(file, uop));
+            for unit in emit_c::emit_variants(&c_abi, file, uop).map_err(GenError::Emit)? {
+                units.push(unit);
+                metas.push(UopMeta::new(file, uop));
+            }
         }
+    }
+    for unit in emit_c::emit_cache_spill(&c_abi).map_err(GenError::Emit)? {
+        units.push(unit);
+        metas.push(UopMeta::cache_spill());
     }
 
     let jobs: Vec<build::Job> = opts
@@ -251,12 +272,23 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
         .build()
         .map_err(|e| GenError::Threads(e.to_string()))?;
     let cache = opts.cache_dir.as_ref().map(Cache::new);
+    let leftover_errors: Vec<String> = cache
+        .iter()
+        .flat_map(Cache::remove_leftovers)
+        .map(|(path, error)| {
+            format!(
+                "cannot remove {}, left in the stencil cache by a process that died: {error}",
+                path.display()
+            )
+        })
+        .collect();
     let compile_start = Instant::now();
     let built = build::build_all(
         &build::Context {
             toolchain: &toolchain,
             cache: cache.as_ref(),
             targets: opts.targets.len(),
+            values: &values,
             pool: &pool,
             progress,
         },
@@ -278,6 +310,7 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
         .map(|b| b.warnings.clone())
         .collect();
     warnings.extend(built.store_errors);
+    warnings.extend(leftover_errors);
     let mut outputs = Vec::new();
     let mut groups = built.units.into_iter().map(|b| b.group);
     for &target in &opts.targets {
@@ -285,6 +318,8 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
         let shim = groups.next().unwrap_or_default();
         let stencils = TargetStencils {
             target,
+            values: values.clone(),
+            cache: c_abi.cache,
             llvm_version: llvm_version.to_string(),
             digests: InputDigests::for_target(&sources, target, &llvm_version.to_string()),
             shim,
@@ -298,7 +333,12 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
         files: outputs,
         report: GenReport {
             targets: opts.targets.iter().map(|t| t.triple).collect(),
-            uops: metas.len(),
+            // Variants of one uop are side by side.
+            uops: metas
+                .iter()
+                .enumerate()
+                .filter(|(i, m)| *i == 0 || metas[i - 1].name != m.name)
+                .count(),
             llvm_version,
             clang_path: toolchain.clang.path.clone(),
             warnings,
@@ -319,8 +359,9 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
     })
 }
 
-/// Generate, then write every file under `out_dir`; on any error before
-/// writing, `out_dir` is left as it was.
+/// Generate, then write every file under `out_dir`; on any error, `out_dir`
+/// is left as it was. What a killed earlier run left in `out_dir` is
+/// recovered first (see [`writer::commit`]).
 pub fn run(opts: &GenOptions, out_dir: &Path) -> Result<Generation, GenError> {
     run_with(opts, out_dir, &Quiet)
 }
@@ -331,24 +372,40 @@ pub fn run_with(
     out_dir: &Path,
     progress: &dyn Progress,
 ) -> Result<Generation, GenError> {
+    writer::recover(out_dir)?;
     let generation = generate_with(opts, progress)?;
     write_outputs(&generation.files, out_dir)?;
     Ok(generation)
 }
 
-/// Write the files of a generation under `out_dir` (see
-/// [`writer::write_outputs`]).
+/// Write the files of a generation under `out_dir`, all or none (see
+/// [`writer::commit`]).
 pub fn write_outputs(files: &[OutputFile], out_dir: &Path) -> Result<(), GenError> {
     writer::write_outputs(files, out_dir).map_err(GenError::Write)
 }
 
-/// The parsed DSL files, with the paths rewritten relative to the root, and
-/// each file's (path, content) for the digests.
-#[allow(clippy::type_complexity)]
-fn load_defs(opts: &GenOptions) -> Result<(Vec<UopFile>, Vec<(String, Vec<u8>)>), GenError> {
+/// What the defs directory holds, as the generation uses it.
+struct Loaded {
+    abi: Abi,
+    /// The file of the `abi` item, as written into generated text.
+    abi_path: String,
+    /// The parsed DSL files, with the paths rewritten relative to the root.
+    files: Vec<UopFile>,
+    /// Each file's (path, content) for the digests.
+    sources: Vec<(String, Vec<u8>)>,
+}
+
+fn load_defs(opts: &GenOptions) -> Result<Loaded, GenError> {
     let dir = opts.root.join(&opts.defs_dir);
     let label_dir = label_dir(&opts.root, &dir);
-    let mut files = uop_defs::load_dir(&dir).map_err(GenError::Defs)?;
+    let defs = uop_defs::load_dir(&dir).map_err(GenError::Defs)?;
+    let relative = defs
+        .abi_path
+        .strip_prefix(&dir)
+        .unwrap_or(&defs.abi_path)
+        .to_path_buf();
+    let abi_path = emit_c::dsl_path(&label_dir.join(relative));
+    let mut files = defs.files;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let mut sources = Vec::with_capacity(files.len());
     for file in &mut files {
@@ -361,7 +418,12 @@ fn load_defs(opts: &GenOptions) -> Result<(Vec<UopFile>, Vec<(String, Vec<u8>)>)
         })?;
         sources.push((emit_c::dsl_path(&file.path), content));
     }
-    Ok((files, sources))
+    Ok(Loaded {
+        abi: defs.abi,
+        abi_path,
+        files,
+        sources,
+    })
 }
 
 /// The defs directory as written into the output: relative to the root when

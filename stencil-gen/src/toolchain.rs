@@ -25,13 +25,19 @@
 //! ```text
 //! clang at /opt/llvm/bin/clang is LLVM 18.1.8, but LLVM 19 is needed
 //! ```
+//!
+//! Every tool run has a deadline ([`DEFAULT_TIMEOUT`], else
+//! `--tool-timeout SECS` or `STENCIL_TOOL_TIMEOUT`): a tool still running
+//! then is killed, and the error names the tool, the uop and the target.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
 
 use crate::emit_c::CSource;
 use crate::target::{Format, Target};
@@ -41,6 +47,17 @@ pub const PINNED_LLVM_MAJOR: u32 = 19;
 
 /// Environment variable naming the directory of the LLVM tools.
 pub const BIN_DIR_ENV: &str = "STENCIL_LLVM_BIN_DIR";
+
+/// Environment variable giving the tool timeout in seconds.
+pub const TIMEOUT_ENV: &str = "STENCIL_TOOL_TIMEOUT";
+
+/// How long one tool run may take, unless told otherwise: far more than
+/// any stencil needs, so only a hung tool reaches it.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The longest file name given to clang: uop names have no length limit,
+/// file names do (255 bytes on most file systems).
+const MAX_FILE_NAME: usize = 128;
 
 /// clang flags every target shares; a target adds `Target::clang_flags`.
 pub const COMMON_FLAGS: &[&str] = &[
@@ -160,6 +177,9 @@ pub struct Search {
     pub path_var: Option<OsString>,
     /// Fixed installation directories searched after `PATH`.
     pub install_dirs: Vec<PathBuf>,
+    /// How long one tool run may take; `None` means `STENCIL_TOOL_TIMEOUT`,
+    /// else [`DEFAULT_TIMEOUT`].
+    pub timeout: Option<Duration>,
 }
 
 impl Search {
@@ -180,6 +200,23 @@ impl Search {
                 PathBuf::from(format!("/opt/homebrew/opt/llvm@{major}/bin")),
                 PathBuf::from(format!("/usr/local/opt/llvm@{major}/bin")),
             ],
+            timeout: None,
+        }
+    }
+
+    /// The timeout of every tool run: the explicit one, else
+    /// `STENCIL_TOOL_TIMEOUT`, else [`DEFAULT_TIMEOUT`].
+    pub fn timeout(&self) -> Result<Duration, ToolchainError> {
+        if let Some(timeout) = self.timeout {
+            return Ok(timeout);
+        }
+        match std::env::var_os(TIMEOUT_ENV) {
+            Some(value) if !value.is_empty() => {
+                parse_timeout(&value.to_string_lossy()).ok_or_else(|| ToolchainError::BadTimeout {
+                    value: value.to_string_lossy().into_owned(),
+                })
+            }
+            _ => Ok(DEFAULT_TIMEOUT),
         }
     }
 
@@ -213,6 +250,23 @@ impl Search {
     }
 }
 
+/// A whole number of seconds, at least 1.
+fn parse_timeout(text: &str) -> Option<Duration> {
+    match text.trim().parse::<u64>() {
+        Ok(secs) if secs > 0 => Some(Duration::from_secs(secs)),
+        _ => None,
+    }
+}
+
+/// A duration as the timeout error shows it: `120 s`, `0.5 s`.
+fn seconds(duration: Duration) -> String {
+    if duration.subsec_nanos() == 0 {
+        format!("{} s", duration.as_secs())
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
+}
+
 fn exe(name: &str) -> String {
     format!("{name}{}", std::env::consts::EXE_SUFFIX)
 }
@@ -229,6 +283,10 @@ fn install_hint(major: u32) -> String {
 /// Everything that can go wrong in the driver.
 #[derive(Debug)]
 pub enum ToolchainError {
+    /// The explicit bin directory is a file (the tool itself, likely).
+    BinDirIsFile { path: PathBuf, major: u32 },
+    /// `STENCIL_TOOL_TIMEOUT` is not a whole number of seconds.
+    BadTimeout { value: String },
     /// No candidate exists.
     Missing {
         tool: Tool,
@@ -249,8 +307,21 @@ pub enum ToolchainError {
         path: PathBuf,
         error: io::Error,
     },
-    /// A temporary file or directory could not be made or read.
-    Temp { error: io::Error },
+    /// A temporary file or directory for compiling a unit could not be
+    /// made or read.
+    Temp {
+        name: String,
+        target: &'static str,
+        error: io::Error,
+    },
+    /// A tool ran past the timeout and was killed.
+    Timeout {
+        tool: Tool,
+        path: PathBuf,
+        /// What it was doing: `compiling uop `add` for x86_64-...`.
+        task: String,
+        after: Duration,
+    },
     /// clang rejected a translation unit.
     Compile {
         name: String,
@@ -270,6 +341,24 @@ pub enum ToolchainError {
 impl fmt::Display for ToolchainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ToolchainError::BinDirIsFile { path, major } => {
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+                write!(
+                    f,
+                    "the LLVM bin directory {} (--llvm-bin-dir or {BIN_DIR_ENV}) is a file, not a directory; \
+                     pass the directory that holds clang-{major}, llvm-objdump-{major} and llvm-readelf-{major}",
+                    path.display()
+                )?;
+                match dir {
+                    Some(dir) => write!(f, ", e.g. `--llvm-bin-dir {}`", dir.display()),
+                    None => Ok(()),
+                }
+            }
+            ToolchainError::BadTimeout { value } => write!(
+                f,
+                "{TIMEOUT_ENV}={value:?} is not a whole number of seconds; set it to one, e.g. {TIMEOUT_ENV}={}",
+                DEFAULT_TIMEOUT.as_secs()
+            ),
             ToolchainError::Missing {
                 tool,
                 major,
@@ -294,9 +383,26 @@ impl fmt::Display for ToolchainError {
             ToolchainError::Run { tool, path, error } => {
                 write!(f, "cannot run {tool} at {}: {error}", path.display())
             }
-            ToolchainError::Temp { error } => {
-                write!(f, "cannot use a temporary directory: {error}")
-            }
+            ToolchainError::Temp {
+                name,
+                target,
+                error,
+            } => write!(
+                f,
+                "cannot compile `{name}` for {target}: cannot use a temporary directory: {error}"
+            ),
+            ToolchainError::Timeout {
+                tool,
+                path,
+                task,
+                after,
+            } => write!(
+                f,
+                "{tool} ({}) did not finish {task} within {} and was stopped; \
+                 if it needs longer, pass `--tool-timeout SECS` or set {TIMEOUT_ENV}",
+                path.display(),
+                seconds(*after)
+            ),
             ToolchainError::Compile {
                 name,
                 location,
@@ -353,6 +459,8 @@ pub struct Toolchain {
     pub clang: ToolPath,
     pub objdump: ToolPath,
     pub readelf: ToolPath,
+    /// How long one tool run may take before it is killed.
+    pub timeout: Duration,
 }
 
 impl Toolchain {
@@ -364,11 +472,19 @@ impl Toolchain {
 
     /// Find the tools along an explicit search.
     pub fn find_with(search: &Search) -> Result<Toolchain, ToolchainError> {
+        let timeout = search.timeout()?;
+        if let Some(dir) = search.bin_dir.as_ref().filter(|d| d.is_file()) {
+            return Err(ToolchainError::BinDirIsFile {
+                path: dir.clone(),
+                major: search.major,
+            });
+        }
         // Each probe starts a process that loads all of LLVM; probing the
         // tools side by side keeps that off the critical path. Errors are
         // still reported in tool order.
         let [clang, objdump, readelf] = std::thread::scope(|scope| {
-            let probes = Tool::ALL.map(|tool| scope.spawn(move || find_tool(search, tool)));
+            let probes =
+                Tool::ALL.map(|tool| scope.spawn(move || find_tool(search, tool, timeout)));
             probes.map(|probe| {
                 probe
                     .join()
@@ -379,6 +495,7 @@ impl Toolchain {
             clang: clang?,
             objdump: objdump?,
             readelf: readelf?,
+            timeout,
         })
     }
 
@@ -389,10 +506,13 @@ impl Toolchain {
 
     /// Compile one translation unit for `target`.
     pub fn compile(&self, target: &Target, unit: &CSource) -> Result<Compiled, ToolchainError> {
-        let dir = tempfile::tempdir().map_err(|error| ToolchainError::Temp { error })?;
-        let object_name = object_name(unit);
-        std::fs::write(dir.path().join(&unit.file_name), &unit.text)
-            .map_err(|error| ToolchainError::Temp { error })?;
+        let temp_error = |error| ToolchainError::Temp {
+            name: unit.name.clone(),
+            target: target.triple,
+            error,
+        };
+        let dir = tempfile::tempdir().map_err(temp_error)?;
+        std::fs::write(dir.path().join(source_name(unit)), &unit.text).map_err(temp_error)?;
         let mut command = Command::new(&self.clang.path);
         // Relative names in the temporary directory keep its path out of
         // diagnostics and out of the object file.
@@ -400,7 +520,18 @@ impl Toolchain {
             .current_dir(dir.path())
             .args(unit_args(target, unit));
         let start = Instant::now();
-        let output = run(&self.clang, &mut command)?;
+        let task = match &unit.location {
+            Some(_) => format!("compiling uop `{}` for {}", unit.name, target.triple),
+            None => format!("compiling the {} for {}", unit.name, target.triple),
+        };
+        let output = run(
+            Tool::Clang,
+            &self.clang.path,
+            &mut command,
+            None,
+            self.timeout,
+            &task,
+        )?;
         let clang_time = start.elapsed();
         let stderr = strip_path(&String::from_utf8_lossy(&output.stderr), dir.path());
         if !output.status.success() {
@@ -411,8 +542,7 @@ impl Toolchain {
                 stderr,
             });
         }
-        let object = std::fs::read(dir.path().join(&object_name))
-            .map_err(|error| ToolchainError::Temp { error })?;
+        let object = std::fs::read(dir.path().join(object_name(unit))).map_err(temp_error)?;
         Ok(Compiled {
             object,
             warnings: stderr,
@@ -454,27 +584,20 @@ impl Toolchain {
     /// Start llvm-objdump for objects of `target`, to be given to it with
     /// [`Disassembler::add`] as they are built.
     pub fn start_disassembler(&self, target: &Target) -> Result<Disassembler, ToolchainError> {
-        let mut child = Command::new(&self.objdump.path)
-            .args(OBJDUMP_ARGS)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
+        let running = Running::spawn(Command::new(&self.objdump.path).args(OBJDUMP_ARGS), true)
             .map_err(|error| ToolchainError::Run {
                 tool: Tool::Objdump,
                 path: self.objdump.path.clone(),
                 error,
             })?;
-        let mut stdin = child.stdin.take();
-        let write_error = write_to(&mut stdin, archive::MAGIC).err();
+        running.write(archive::MAGIC.to_vec());
         Ok(Disassembler {
             objdump: self.objdump.clone(),
             target: target.triple,
             section: code_section(target),
-            child: Some(child),
-            stdin,
+            running: Some(running),
+            timeout: self.timeout,
             added: Vec::new(),
-            write_error,
         })
     }
 
@@ -488,7 +611,15 @@ impl Toolchain {
     ) -> Result<String, ToolchainError> {
         let mut command = Command::new(&self.readelf.path);
         command.args(["--sections", "--symbols", "--relocations", "-"]);
-        let output = run_with_input(&self.readelf, &mut command, object)?;
+        let task = format!("reading the object of `{name}` for {}", target.triple);
+        let output = run(
+            Tool::Readelf,
+            &self.readelf.path,
+            &mut command,
+            Some(object),
+            self.timeout,
+            &task,
+        )?;
         if !output.status.success() {
             return Err(ToolchainError::ToolFailed {
                 tool: Tool::Readelf,
@@ -506,20 +637,18 @@ impl Toolchain {
 /// The objects reach its stdin as the members of one `ar` archive, so the
 /// tool starts, which costs far more than disassembling a stencil, while
 /// clang still runs; it disassembles them all once the archive is closed
-/// by [`Disassembler::finish`].
+/// by [`Disassembler::finish`], within the toolchain's timeout from then.
+/// A disassembler dropped unfinished kills its llvm-objdump.
 #[derive(Debug)]
 pub struct Disassembler {
     objdump: ToolPath,
     target: &'static str,
     section: &'static str,
     /// `None` once finished.
-    child: Option<Child>,
-    stdin: Option<ChildStdin>,
+    running: Option<Running>,
+    timeout: Duration,
     /// Every object added, in order, to find one objdump rejects.
     added: Vec<Added>,
-    /// The first failed write to objdump's stdin, which means objdump has
-    /// stopped; reported by `finish`.
-    write_error: Option<io::Error>,
 }
 
 #[derive(Debug)]
@@ -534,8 +663,8 @@ impl Disassembler {
     /// [`Disassembler::finish`], with the object objdump failed on.
     pub fn add(&mut self, input: ObjectCode<'_>) {
         let member = archive::member(&member_name(self.added.len()), input.object);
-        if self.write_error.is_none() {
-            self.write_error = write_to(&mut self.stdin, &member).err();
+        if let Some(running) = &self.running {
+            running.write(member);
         }
         self.added.push(Added {
             name: input.name.to_string(),
@@ -572,27 +701,33 @@ impl Disassembler {
     /// member (which depends on the order); [`tidy_listing`] makes one the
     /// disassembly of a stencil.
     pub fn finish_listings(mut self) -> Result<Vec<String>, ToolchainError> {
-        // Closing stdin ends the archive. objdump reads all of it before
-        // printing anything, so waiting for its output cannot block it.
-        drop(self.stdin.take());
-        let Some(child) = self.child.take() else {
+        // Closing stdin ends the archive.
+        let Some(running) = self.running.take() else {
             return Ok(Vec::new());
         };
-        let output = child
-            .wait_with_output()
-            .map_err(|error| ToolchainError::Run {
-                tool: Tool::Objdump,
-                path: self.objdump.path.clone(),
+        let output = running.finish(self.timeout).map_err(|error| {
+            let names: Vec<&str> = self.added.iter().map(|a| a.name.as_str()).collect();
+            let task = format!(
+                "disassembling the objects of {} for {}",
+                name_list(&names),
+                self.target
+            );
+            run_error(
+                Tool::Objdump,
+                &self.objdump.path,
                 error,
-            })?;
+                &task,
+                self.timeout,
+            )
+        })?;
         if self.added.is_empty() {
             return Ok(Vec::new());
         }
         let mut stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        if let Some(error) = &self.write_error {
+        if let Some(error) = &output.write_error {
             stderr.push_str(&format!("\ncannot give llvm-objdump the objects: {error}"));
         }
-        if !output.status.success() || self.write_error.is_some() {
+        if !output.status.success() || output.write_error.is_some() {
             return Err(self.failure(stderr));
         }
         let text = String::from_utf8_lossy(&output.stdout);
@@ -630,7 +765,20 @@ impl Disassembler {
         for added in &self.added {
             let mut command = Command::new(&self.objdump.path);
             command.args(["--disassemble", "--reloc", "-"]);
-            match run_with_input(&self.objdump, &mut command, &added.object) {
+            let task = format!(
+                "disassembling the object of `{}` for {}",
+                added.name, self.target
+            );
+            let input = Some(added.object.as_slice());
+            let path = &self.objdump.path;
+            match run(
+                Tool::Objdump,
+                path,
+                &mut command,
+                input,
+                self.timeout,
+                &task,
+            ) {
                 Ok(output) if !output.status.success() => {
                     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
                     return failed(added.name.clone(), stderr);
@@ -644,33 +792,19 @@ impl Disassembler {
     }
 }
 
-impl Drop for Disassembler {
-    fn drop(&mut self) {
-        // Not finished (the generation failed): stop objdump rather than
-        // leave it to disassemble a partial archive.
-        if let Some(mut child) = self.child.take() {
-            drop(self.stdin.take());
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 /// The archive member name of the `index`th object.
 fn member_name(index: usize) -> String {
     format!("{index}.o")
 }
 
-/// Write `bytes` to a child's stdin.
-fn write_to(stdin: &mut Option<ChildStdin>, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    match stdin {
-        Some(pipe) => pipe.write_all(bytes),
-        None => Err(io::Error::new(
-            io::ErrorKind::BrokenPipe,
-            "its stdin is closed",
-        )),
+/// `` `a`, `b` `` and so on, at most a few names, for an error message.
+fn name_list(names: &[&str]) -> String {
+    const SHOWN: usize = 4;
+    let mut list: Vec<String> = names.iter().take(SHOWN).map(|n| format!("`{n}`")).collect();
+    if names.len() > SHOWN {
+        list.push(format!("{} more", names.len() - SHOWN));
     }
+    list.join(", ")
 }
 
 /// Every clang argument for `target`, input and output aside.
@@ -688,15 +822,36 @@ pub fn unit_args(target: &Target, unit: &CSource) -> Vec<String> {
     args.extend([
         "-x".to_string(),
         "c".to_string(),
-        unit.file_name.clone(),
+        source_name(unit),
         "-o".to_string(),
         object_name(unit),
     ]);
     args
 }
 
+/// The name of `unit`'s C file on disk: its own name, or for a very long
+/// uop name a shortened one that the file system accepts, kept apart from
+/// every other by a digest of the whole name.
+fn source_name(unit: &CSource) -> String {
+    bounded_name(&unit.file_name, &unit.name, "c")
+}
+
+/// The name of `unit`'s object file on disk, bounded like [`source_name`].
 fn object_name(unit: &CSource) -> String {
-    format!("{}.o", unit.name)
+    bounded_name(&format!("{}.o", unit.name), &unit.name, "o")
+}
+
+fn bounded_name(name: &str, stem: &str, extension: &str) -> String {
+    if name.len() <= MAX_FILE_NAME {
+        return name.to_string();
+    }
+    let digest = Sha256::digest(stem.as_bytes());
+    let digest: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let mut end = MAX_FILE_NAME / 2;
+    while !stem.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}-{digest}.{extension}", &stem[..end])
 }
 
 /// llvm-objdump's arguments: an archive of objects on stdin.
@@ -740,11 +895,11 @@ pub fn tidy_listing(target: &Target, listing: &str, code_len: usize) -> Vec<Stri
 
 /// The first candidate of the wanted version; else an error about the
 /// first candidate that exists, or about none existing.
-fn find_tool(search: &Search, tool: Tool) -> Result<ToolPath, ToolchainError> {
+fn find_tool(search: &Search, tool: Tool, timeout: Duration) -> Result<ToolPath, ToolchainError> {
     let (paths, places) = search.candidates(tool);
     let mut wrong: Option<(PathBuf, String)> = None;
     for path in paths.iter().filter(|p| p.is_file()) {
-        let version_text = version_output(tool, path)?;
+        let version_text = version_output(tool, path, timeout)?;
         match parse_version(&version_text) {
             Some(version) if version.major == search.major => {
                 return Ok(ToolPath {
@@ -778,60 +933,54 @@ fn find_tool(search: &Search, tool: Tool) -> Result<ToolPath, ToolchainError> {
 }
 
 /// What `path --version` prints.
-fn version_output(tool: Tool, path: &Path) -> Result<String, ToolchainError> {
-    let output = Command::new(path)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|error| ToolchainError::Run {
-            tool,
-            path: path.to_path_buf(),
-            error,
-        })?;
+fn version_output(tool: Tool, path: &Path, timeout: Duration) -> Result<String, ToolchainError> {
+    let mut command = Command::new(path);
+    command.arg("--version");
+    let output = run(
+        tool,
+        path,
+        &mut command,
+        None,
+        timeout,
+        "answering `--version`",
+    )?;
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-fn run(tool: &ToolPath, command: &mut Command) -> Result<Output, ToolchainError> {
-    command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|error| ToolchainError::Run {
-            tool: tool.tool,
-            path: tool.path.clone(),
-            error,
-        })
+/// Run a tool to its end within `timeout`, with `input` on its stdin when
+/// given (the tools read `-` as stdin); `task` says what it was doing, for
+/// the timeout error.
+fn run(
+    tool: Tool,
+    path: &Path,
+    command: &mut Command,
+    input: Option<&[u8]>,
+    timeout: Duration,
+    task: &str,
+) -> Result<Finished, ToolchainError> {
+    run::run(command, input, timeout).map_err(|error| run_error(tool, path, error, task, timeout))
 }
 
-/// Run a tool with `input` on stdin (the tools read `-` as stdin).
-fn run_with_input(
-    tool: &ToolPath,
-    command: &mut Command,
-    input: &[u8],
-) -> Result<Output, ToolchainError> {
-    use std::io::Write;
-    let fail = |error| ToolchainError::Run {
-        tool: tool.tool,
-        path: tool.path.clone(),
-        error,
-    };
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(fail)?;
-    // Feed stdin from another thread so a full stdout pipe cannot deadlock.
-    let mut stdin = child.stdin.take();
-    let output = std::thread::scope(|scope| {
-        let writer = scope.spawn(move || match stdin.as_mut() {
-            Some(pipe) => pipe.write_all(input),
-            None => Ok(()),
-        });
-        let output = child.wait_with_output();
-        let written = writer.join().unwrap_or(Ok(()));
-        output.and_then(|o| written.map(|()| o))
-    });
-    output.map_err(fail)
+fn run_error(
+    tool: Tool,
+    path: &Path,
+    error: RunError,
+    task: &str,
+    timeout: Duration,
+) -> ToolchainError {
+    match error {
+        RunError::Io(error) => ToolchainError::Run {
+            tool,
+            path: path.to_path_buf(),
+            error,
+        },
+        RunError::TimedOut => ToolchainError::Timeout {
+            tool,
+            path: path.to_path_buf(),
+            task: task.to_string(),
+            after: timeout,
+        },
+    }
 }
 
 /// Remove a temporary directory's path (with its separator) from tool
@@ -858,6 +1007,9 @@ fn canonical(path: &OsStr) -> OsString {
 
 mod archive;
 pub mod disassembly;
+mod run;
+
+use run::{Finished, RunError, Running};
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! Writers: the stencils of a target as a Rust module (askama) and a JSON
-//! manifest (serde_json), the `generated` crate's `lib.rs`, and the atomic
-//! writing of all of them.
+//! manifest (serde_json), the `generated` crate's `lib.rs`, and the writing
+//! of all of them as one whole ([`commit`]).
 //!
 //! Everything is rendered in memory first; files reach the disk only when
 //! every one of them rendered.
@@ -13,12 +13,15 @@ use std::path::{Path, PathBuf};
 use askama::Template;
 use runtime::{Arch, HoleValue, ValueType};
 use serde_json::{json, Value as Json};
-use uop_defs::ast::{self, Immediate, Uop, UopFile};
+use uop_defs::ast::{self, Uop, UopFile};
 
 use crate::digest::{self, InputDigests};
 use crate::emit_c;
-use crate::model::{Hole, StencilGroup, Value};
+use crate::model::{DeclaredValue, DeclaredValues, Hole, StencilGroup, Value};
 use crate::target::{self, Target};
+
+pub mod commit;
+pub(crate) mod lock;
 
 /// Bytes per line of a byte array in the Rust module.
 const BYTES_PER_LINE: usize = 16;
@@ -47,8 +50,29 @@ pub enum WriteError {
     TooManySymbols { target: &'static str, count: usize },
     /// A template failed to render.
     Render { file: String, message: String },
-    /// A file could not be written.
+    /// A file could not be written; the output directory is unchanged.
     Io { path: PathBuf, error: io::Error },
+    /// A destination cannot take a file; nothing was written.
+    Unwritable { path: PathBuf, reason: String },
+    /// Another generation kept the output directory locked.
+    Locked {
+        dir: PathBuf,
+        holder: Option<u32>,
+        waited: std::time::Duration,
+    },
+    /// A generation cut short could be neither finished nor undone.
+    Unfinished {
+        dir: PathBuf,
+        path: PathBuf,
+        error: io::Error,
+    },
+    /// The journal of a generation cut short cannot be read.
+    Journal { path: PathBuf, reason: String },
+    /// Every file was written, but a temporary file could not be removed.
+    Cleanup { path: PathBuf, error: io::Error },
+    /// Every file was written, but a directory could not be flushed to
+    /// disk; the next run settles the write.
+    Flush { path: PathBuf, error: io::Error },
 }
 
 impl fmt::Display for WriteError {
@@ -70,6 +94,50 @@ impl fmt::Display for WriteError {
             ),
             WriteError::Render { file, message } => write!(f, "cannot render {file}: {message}"),
             WriteError::Io { path, error } => write!(f, "cannot write {}: {error}", path.display()),
+            WriteError::Unwritable { path, reason } => {
+                write!(f, "cannot write {}: {reason}", path.display())
+            }
+            WriteError::Locked {
+                dir,
+                holder,
+                waited,
+            } => {
+                let who = match holder {
+                    Some(pid) => format!("process {pid}"),
+                    None => "another process".to_string(),
+                };
+                write!(
+                    f,
+                    "{who} has been writing generated files to {} for over {} s; \
+                     wait for it to finish, then run again",
+                    dir.display(),
+                    waited.as_secs()
+                )
+            }
+            WriteError::Unfinished { dir, path, error } => write!(
+                f,
+                "{} holds a generation that was cut short, and it can be neither finished \
+                 nor undone: {}: {error}; fix that and run again",
+                dir.display(),
+                path.display()
+            ),
+            WriteError::Journal { path, reason } => write!(
+                f,
+                "cannot read {}, the journal of a generation that was cut short: {reason}; \
+                 check the files beside it, remove it and run again",
+                path.display()
+            ),
+            WriteError::Cleanup { path, error } => write!(
+                f,
+                "wrote every file, but cannot remove the temporary file {}: {error}; \
+                 the next run removes it",
+                path.display()
+            ),
+            WriteError::Flush { path, error } => write!(
+                f,
+                "wrote every file, but cannot flush {} to disk: {error}",
+                path.display()
+            ),
         }
     }
 }
@@ -85,10 +153,8 @@ pub struct UopMeta {
     pub doc: String,
     pub inputs: Vec<ValueType>,
     pub outputs: Vec<ValueType>,
-    pub uses_oparg: bool,
-    pub uses_operand: bool,
-    pub uses_jump_target: bool,
-    pub uses_deopt: bool,
+    /// Declared values and `jump_target`, as the uop's `uses` lists them.
+    pub uses: Vec<String>,
     pub helpers: Vec<String>,
 }
 
@@ -101,11 +167,24 @@ impl UopMeta {
             doc: uop.doc.clone(),
             inputs: types(&uop.inputs),
             outputs: types(&uop.outputs),
-            uses_oparg: uop.uses(Immediate::Oparg),
-            uses_operand: uop.uses(Immediate::Operand),
-            uses_jump_target: uop.uses(Immediate::JumpTarget),
-            uses_deopt: uop.uses(Immediate::Deopt),
+            uses: uop.uses.clone(),
             helpers: uop.calls.clone(),
+        }
+    }
+}
+
+impl UopMeta {
+    /// The uop the generator adds to store the values in registers to
+    /// the memory stack.
+    pub fn cache_spill() -> UopMeta {
+        UopMeta {
+            name: runtime::CACHE_SPILL.to_string(),
+            location: "<generated>".to_string(),
+            doc: "Stores the values in registers to the memory stack.".to_string(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            uses: Vec::new(),
+            helpers: Vec::new(),
         }
     }
 }
@@ -125,8 +204,14 @@ pub struct TargetStencils {
     /// Full LLVM version, e.g. `19.1.7`.
     pub llvm_version: String,
     pub digests: InputDigests,
+    /// The hole values the VM declared.
+    pub values: DeclaredValues,
+    /// How many stack values variants keep in registers: each uop has
+    /// `cache + 1` variants.
+    pub cache: u32,
     pub shim: StencilGroup,
-    /// In uop id order.
+    /// In uop id order, then variant order: `cache + 1` entries per uop,
+    /// each group named after its variant's unit.
     pub uops: Vec<(UopMeta, StencilGroup)>,
 }
 
@@ -178,18 +263,24 @@ fn symbols(stencils: &TargetStencils) -> Result<Vec<String>, WriteError> {
 }
 
 /// A model hole as the runtime's hole.
-fn runtime_hole(hole: &Hole, symbols: &[String]) -> runtime::Hole {
+fn runtime_hole(hole: &Hole, symbols: &[String], values: &DeclaredValues) -> runtime::Hole {
     let value = match &hole.value {
         Value::Code => HoleValue::Code,
         Value::Data => HoleValue::Data,
         Value::Continue => HoleValue::Continue,
-        Value::Oparg => HoleValue::Oparg,
-        Value::Operand => HoleValue::Operand,
         Value::JumpTarget => HoleValue::JumpTarget,
-        Value::DeoptTarget => HoleValue::DeoptTarget,
         Value::Zero => HoleValue::Zero,
+        // The pipeline refuses values the ABI does not declare, and the
+        // ABI declares at most `MAX_OP_VALUES` per-op values.
+        Value::OpValue(name) => HoleValue::OpValue(
+            values
+                .per_op
+                .iter()
+                .position(|v| &v.name == name)
+                .unwrap_or_default() as u8,
+        ),
         // `symbols` holds every symbol name and fits u16 (checked above).
-        Value::Symbol(name) => {
+        Value::Symbol(name) | Value::Undeclared(name) => {
             HoleValue::Symbol(symbols.iter().position(|s| s == name).unwrap_or_default() as u16)
         }
     };
@@ -244,9 +335,14 @@ struct TableTemplate {
     llvm_version: String,
     code_align: u32,
     shim: StencilView,
+    cache: u32,
+    /// Every uop's every variant.
+    stencil_count: usize,
     uops: Vec<UopView>,
     stencils: Vec<StencilView>,
     symbols: String,
+    op_values: String,
+    trace_values: String,
 }
 
 /// A stencil's arrays, ready for the template.
@@ -273,13 +369,11 @@ struct UopView {
     id: usize,
     name: String,
     const_name: String,
-    stencil: StencilView,
+    /// One stencil per variant.
+    variants: Vec<StencilView>,
     inputs: String,
     outputs: String,
-    uses_oparg: bool,
-    uses_operand: bool,
-    uses_jump_target: bool,
-    uses_deopt: bool,
+    uses: String,
     helpers: String,
 }
 
@@ -289,17 +383,18 @@ fn stencil_view(
     ident: String,
     group: &StencilGroup,
     symbols: &[String],
+    values: &DeclaredValues,
 ) -> StencilView {
     let holes = |holes: &[Hole]| -> Vec<String> {
         holes
             .iter()
             .map(|hole| {
-                let h = runtime_hole(hole, symbols);
+                let h = runtime_hole(hole, symbols, values);
                 let mut line = format!(
                     "Hole {{ offset: {}, kind: HoleKind::{:?}, value: HoleValue::{:?}, addend: {} }},",
                     h.offset, h.kind, h.value, h.addend
                 );
-                if let Value::Symbol(name) = &hole.value {
+                if let Value::Symbol(name) | Value::OpValue(name) = &hole.value {
                     line.push_str(&format!(" // {name}"));
                 }
                 line
@@ -374,9 +469,12 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
         "SHIM".to_string(),
         &stencils.shim,
         symbols,
+        &stencils.values,
     );
+    let per_uop = stencils.cache as usize + 1;
     let mut uops: Vec<UopView> = Vec::with_capacity(stencils.uops.len());
-    for (id, (meta, group)) in stencils.uops.iter().enumerate() {
+    for (id, variants) in stencils.uops.chunks(per_uop).enumerate() {
+        let meta = &variants[0].0;
         let const_name = const_name(&meta.name);
         if let Some(other) = uops.iter().find(|u| u.const_name == const_name) {
             return Err(WriteError::NameClash {
@@ -391,29 +489,43 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
             comment.push(String::new());
             comment.extend(meta.doc.lines().map(|l| l.trim_end().to_string()));
         }
-        let stencil = stencil_view(
-            format!("uop {id}: {}", meta.name),
-            comment,
-            format!("UOP_{const_name}"),
-            group,
-            symbols,
-        );
+        let variant_views = variants
+            .iter()
+            .map(|(_, group)| {
+                let (title, ident) = if per_uop == 1 {
+                    (
+                        format!("uop {id}: {}", meta.name),
+                        format!("UOP_{const_name}"),
+                    )
+                } else {
+                    (
+                        format!("uop {id}: {}", group.name),
+                        format!("UOP_{}", group.name.replace('.', "_").to_ascii_uppercase()),
+                    )
+                };
+                stencil_view(
+                    title,
+                    comment.clone(),
+                    ident,
+                    group,
+                    symbols,
+                    &stencils.values,
+                )
+            })
+            .collect();
         uops.push(UopView {
             id,
             name: meta.name.clone(),
             const_name,
-            stencil,
+            variants: variant_views,
             inputs: value_types(&meta.inputs),
             outputs: value_types(&meta.outputs),
-            uses_oparg: meta.uses_oparg,
-            uses_operand: meta.uses_operand,
-            uses_jump_target: meta.uses_jump_target,
-            uses_deopt: meta.uses_deopt,
+            uses: string_list(&meta.uses),
             helpers: string_list(&meta.helpers),
         });
     }
     let stencils_views: Vec<StencilView> = std::iter::once(shim.clone())
-        .chain(uops.iter().map(|u| u.stencil.clone()))
+        .chain(uops.iter().flat_map(|u| u.variants.iter().cloned()))
         .collect();
     let template = TableTemplate {
         header: header_lines(stencils),
@@ -423,11 +535,24 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
         llvm_version: stencils.llvm_version.clone(),
         code_align: target.code_align,
         shim,
+        cache: stencils.cache,
+        stencil_count: stencils.uops.len(),
         uops,
         stencils: stencils_views,
         symbols: string_list(symbols),
+        op_values: value_infos(&stencils.values.per_op),
+        trace_values: value_infos(&stencils.values.per_trace),
     };
     render(&template, &module_path(target))
+}
+
+/// `ValueInfo { name: "oparg", bits: 32 }, ...`
+fn value_infos(values: &[DeclaredValue]) -> String {
+    values
+        .iter()
+        .map(|v| format!("ValueInfo {{ name: {:?}, bits: {} }}", v.name, v.bits))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The `runtime` items the module uses, so it has no unused import.
@@ -447,6 +572,9 @@ fn imports(stencils: &TargetStencils) -> String {
         names.extend(["Hole", "HoleKind", "HoleValue"]);
     }
     names.extend(["Stencil", "StencilTable", "UopInfo"]);
+    if !stencils.values.per_op.is_empty() || !stencils.values.per_trace.is_empty() {
+        names.push("ValueInfo");
+    }
     if any_type {
         names.push("ValueType");
     }
@@ -467,9 +595,12 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn stencil_json(group: &StencilGroup, symbols: &[String]) -> Json {
+fn stencil_json(group: &StencilGroup, symbols: &[String], values: &DeclaredValues) -> Json {
     let holes = |holes: &[Hole]| -> Vec<runtime::Hole> {
-        holes.iter().map(|h| runtime_hole(h, symbols)).collect()
+        holes
+            .iter()
+            .map(|h| runtime_hole(h, symbols, values))
+            .collect()
     };
     json!({
         "code": hex(&group.code),
@@ -482,6 +613,13 @@ fn stencil_json(group: &StencilGroup, symbols: &[String]) -> Json {
     })
 }
 
+fn value_json(values: &[DeclaredValue]) -> Json {
+    values
+        .iter()
+        .map(|v| json!({ "name": v.name, "bits": v.bits }))
+        .collect()
+}
+
 fn render_manifest(stencils: &TargetStencils, symbols: &[String]) -> String {
     let uops: Vec<Json> = stencils
         .uops
@@ -490,17 +628,15 @@ fn render_manifest(stencils: &TargetStencils, symbols: &[String]) -> String {
         .map(|(id, (meta, group))| {
             json!({
                 "id": id,
-                "name": meta.name,
+                "name": group.name,
+                "uop": meta.name,
                 "location": meta.location,
                 "doc": meta.doc,
                 "inputs": meta.inputs,
                 "outputs": meta.outputs,
-                "uses_oparg": meta.uses_oparg,
-                "uses_operand": meta.uses_operand,
-                "uses_jump_target": meta.uses_jump_target,
-                "uses_deopt": meta.uses_deopt,
+                "uses": meta.uses,
                 "helpers": meta.helpers,
-                "stencil": stencil_json(group, symbols),
+                "stencil": stencil_json(group, symbols, &stencils.values),
             })
         })
         .collect();
@@ -513,8 +649,11 @@ fn render_manifest(stencils: &TargetStencils, symbols: &[String]) -> String {
         "target": target.triple,
         "arch": target.arch,
         "code_align": target.code_align,
+        "cache": stencils.cache,
         "symbols": symbols,
-        "shim": stencil_json(&stencils.shim, symbols),
+        "op_values": value_json(&stencils.values.per_op),
+        "trace_values": value_json(&stencils.values.per_trace),
+        "shim": stencil_json(&stencils.shim, symbols, &stencils.values),
         "uops": uops,
     });
     // Serialising a `Value` cannot fail; an empty document would not parse
@@ -606,51 +745,14 @@ pub fn render_lib() -> Result<OutputFile, WriteError> {
 
 const LIB_TEMPLATE: &str = include_str!("../templates/lib.rs");
 
-/// Write `files` under `out_dir`, each to a temporary name in its directory
-/// first and then renamed over the old file. When a temporary file cannot be
-/// written, the temporary files are removed and no file is replaced.
+/// Write `files` under `out_dir` as one whole: afterwards it holds all of
+/// them, or, on an error, none (see [`commit`]).
 pub fn write_outputs(files: &[OutputFile], out_dir: &Path) -> Result<(), WriteError> {
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
-    let result = files.iter().try_for_each(|file| {
-        let path = out_dir.join(&file.path);
-        let temp = temp_name(&path);
-        let io_err = |error| WriteError::Io {
-            path: path.clone(),
-            error,
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io_err)?;
-        }
-        std::fs::write(&temp, &file.bytes).map_err(io_err)?;
-        staged.push((temp, path.clone()));
-        Ok(())
-    });
-    if let Err(error) = result {
-        for (temp, _) in &staged {
-            let _ = std::fs::remove_file(temp);
-        }
-        return Err(error);
-    }
-    for (index, (temp, path)) in staged.iter().enumerate() {
-        if let Err(error) = std::fs::rename(temp, path) {
-            for (temp, _) in &staged[index..] {
-                let _ = std::fs::remove_file(temp);
-            }
-            return Err(WriteError::Io {
-                path: path.clone(),
-                error,
-            });
-        }
-    }
-    Ok(())
+    commit::write_outputs(files, out_dir, &commit::env_hook)
 }
 
-/// `dir/.name.tmp-PID`: hidden, in the same directory (so the rename stays
-/// on one file system), and distinct per process.
-fn temp_name(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+/// Finish or undo a write of `out_dir` that a killed run left, and remove
+/// its temporary files (see [`commit::recover`]).
+pub fn recover(out_dir: &Path) -> Result<(), WriteError> {
+    commit::recover(out_dir, &commit::env_hook)
 }

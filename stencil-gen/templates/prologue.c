@@ -1,16 +1,5 @@
 #include <stdint.h>
 
-/* The frame the VM passes to every stencil; see docs/stencil-abi.md. Every
-   field takes 8 bytes, so the layout is the same with 4-byte pointers. */
-#define JIT_SLOT __attribute__((aligned(8)))
-typedef struct vm_frame {
-    int64_t *locals JIT_SLOT;
-    int64_t *heap JIT_SLOT;
-    int64_t heap_len JIT_SLOT;
-    int64_t *sp JIT_SLOT;
-    int64_t result JIT_SLOT;
-} vm_frame;
-
 /* Stencils tail-call each other; preserve_none (clang 19+, x86-64 and
    aarch64 only) frees every register for them. */
 #if defined(__clang_major__) && __clang_major__ >= 19 && (defined(__x86_64__) || defined(__aarch64__))
@@ -19,5 +8,27 @@ typedef struct vm_frame {
 #define JIT_CC
 #endif
 
+/* A symbol's name as the assembler sees it, with the format's prefix. */
+#define JIT_NAME(prefix) JIT_STRING(prefix)
+#define JIT_STRING(prefix) #prefix
+
+/* The VM's types, from its stencil ABI. */
+#line {{ abi.types_line }} "{{ abi_path }}"
+{{ abi.types }}
+#line @NEXT_LINE@ "{{ file_name }}"
+
+/* A stack slot holds 64 bits: an i64, the bits of an f64, or a pointer. */
+_Static_assert(sizeof({{ abi.slot }}) == 8, "a stack slot holds 64 bits");
+static inline __attribute__((unused)) double jit_slot_to_f64({{ abi.slot }} bits) {
+    double value;
+    __builtin_memcpy(&value, &bits, sizeof value);
+    return value;
+}
+static inline __attribute__((unused)) {{ abi.slot }} jit_f64_to_slot(double value) {
+    {{ abi.slot }} bits;
+    __builtin_memcpy(&bits, &value, sizeof bits);
+    return bits;
+}
+
 /* The continuation: the next uop's code, a hidden symbol so the jump is direct. */
-extern JIT_CC int64_t _JIT_CONTINUE(vm_frame *frame, int64_t *sp) __attribute__((visibility("hidden")));
+extern JIT_CC {{ abi.ret }} _JIT_CONTINUE({{ abi.params }}) __attribute__((visibility("hidden")));

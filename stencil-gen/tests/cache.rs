@@ -63,10 +63,18 @@ fn copy_of_defs() -> tempfile::TempDir {
     root
 }
 
+/// Copy the workspace's stencil ABI into `defs`, which needs one.
+fn copy_abi(defs: &Path) {
+    let abi = workspace_root().join(DEFS).join("abi.uop");
+    std::fs::copy(abi, defs.join("abi.uop")).unwrap();
+}
+
 /// Insert `;` (an empty statement) at the start of `uop`'s body under
 /// `root`: its C changes and no line moves.
 fn change_uop(root: &Path, uop: &str) {
-    let files = uop_defs::load_dir(&root.join(DEFS)).unwrap_or_else(|d| panic!("{d}"));
+    let files = uop_defs::load_dir(&root.join(DEFS))
+        .unwrap_or_else(|d| panic!("{d}"))
+        .files;
     let (file, found) = files
         .iter()
         .find_map(|f| f.uops.iter().find(|u| u.name == uop).map(|u| (f, u)))
@@ -340,6 +348,7 @@ fn a_failed_generation_still_caches_the_units_that_built() {
     let good = "/// Negates.\nuop neg(a -- r) {\n    r = -a;\n}\n";
     let bad = "/// Adds.\nuop add(a, b -- r) {\n    r = a +;\n}\n";
     std::fs::write(defs.join("a.uop"), format!("{good}\n{bad}")).unwrap();
+    copy_abi(&defs);
     let cache = tempfile::tempdir().unwrap();
     let mut opts = GenOptions::new(root.path(), "defs");
     opts.targets = vec![&X86_64_LINUX];
@@ -370,6 +379,7 @@ fn no_cache_dir_means_every_unit_compiles_and_nothing_is_stored() {
     let defs = root.path().join("defs");
     std::fs::create_dir(&defs).unwrap();
     std::fs::write(defs.join("a.uop"), "uop nop( -- ) {\n}\n").unwrap();
+    copy_abi(&defs);
     let mut opts = GenOptions::new(root.path(), "defs");
     opts.targets = vec![&X86_64_LINUX];
     // By default the cache is under the root.
@@ -384,4 +394,125 @@ fn no_cache_dir_means_every_unit_compiles_and_nothing_is_stored() {
         assert_eq!(generation.report.cache_dir, None);
     }
     assert!(!root.path().join("target").exists());
+}
+
+/// `generate`, failing rather than hanging when it does not end within
+/// two minutes (a warm generation takes seconds).
+fn generate_or_hang(opts: GenOptions) -> Generation {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(pipeline::generate(&opts).map_err(|e| e.to_string()));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the generation hangs")
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_a_directory_or_a_huge_file_in_place_of_an_entry_is_rejected_unread() {
+    let cache = warm_cache();
+    let stored = entries(cache.path());
+    let (fifo, dir, huge) = (&stored[1], &stored[2], &stored[4]);
+    for path in [fifo, dir, huge] {
+        std::fs::remove_file(path).unwrap();
+    }
+    // A FIFO with no writer blocks whoever opens it for reading.
+    let made = std::process::Command::new("mkfifo")
+        .arg(fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::create_dir(dir).unwrap();
+    // Sparse: no disk space taken.
+    let file = std::fs::File::create(huge).unwrap();
+    file.set_len(cache::MAX_ENTRY_LEN + 1).unwrap();
+    drop(file);
+
+    let opts = options(&workspace_root(), Some(cache.path()));
+    let rebuilt = generate_or_hang(opts.clone());
+    let mut reasons: Vec<&str> = rebuilt
+        .report
+        .rejected
+        .iter()
+        .map(|(_, why)| why.as_str())
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "67108865 bytes, larger than any entry (at most 67108864)",
+            "not a regular file but a FIFO",
+            "not a regular file but a directory",
+        ]
+    );
+    assert_eq!(rebuilt.report.recompiled.len(), 3);
+    assert_same_files(&rebuilt.files, &cold().generation.files);
+    // The FIFO and the huge file were replaced by sound entries; the
+    // directory cannot be, and says so.
+    assert!(std::fs::metadata(fifo).unwrap().is_file());
+    assert!(std::fs::metadata(huge).unwrap().len() < 1 << 20);
+    let store_errors: Vec<&String> = rebuilt
+        .report
+        .warnings
+        .iter()
+        .filter(|w| w.starts_with("cannot store "))
+        .collect();
+    assert_eq!(store_errors.len(), 1, "{:?}", rebuilt.report.warnings);
+    assert!(
+        store_errors[0].contains(&format!(
+            "in the stencil cache at {}",
+            cache.path().display()
+        )),
+        "{}",
+        store_errors[0]
+    );
+
+    let again = generate_or_hang(opts);
+    let reasons: Vec<&str> = again
+        .report
+        .rejected
+        .iter()
+        .map(|(_, why)| why.as_str())
+        .collect();
+    assert_eq!(reasons, ["not a regular file but a directory"]);
+}
+
+/// The pid of a process that has exited.
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+#[test]
+fn temporary_entries_of_dead_writers_are_removed_and_those_of_live_ones_kept() {
+    let cache = warm_cache();
+    let dead = cache.path().join(format!(".entry-{}-a1b2c3", dead_pid()));
+    let live = cache
+        .path()
+        .join(format!(".entry-{}-d4e5f6", std::process::id()));
+    // Without a pid (as written before pids were in the name): removed
+    // only once old.
+    let old = cache.path().join(".entry-OLDabc");
+    let recent = cache.path().join(".entry-NEWabc");
+    for path in [&dead, &live, &old, &recent] {
+        std::fs::write(path, b"STENCIL\0half an entry").unwrap();
+    }
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+
+    let generation = generate(
+        &options(&workspace_root(), Some(cache.path())),
+        &pipeline::Quiet,
+    );
+    assert!(generation.report.recompiled.is_empty());
+    assert!(!dead.exists() && !old.exists());
+    assert!(live.exists() && recent.exists());
 }

@@ -396,12 +396,192 @@ fn a_changed_hole_and_doc_are_named_with_their_values() {
     assert_eq!(names, ["branch_if_lt", "nop"], "{shown}");
     assert!(
         shown.contains(&format!(
-            "\n  uop branch_if_lt: code holes 1 changed\n    code hole changed: {offset} pc_rel32 zero {addend:+} -> {offset} pc_rel32 continue {addend:+}\n"
+            "\n  uop branch_if_lt: code holes 1 changed\n    code hole changed: {offset} x86_branch32 zero {addend:+} -> {offset} x86_branch32 continue {addend:+}\n"
         )),
         "{shown}"
     );
     assert!(
         shown.contains("\n  uop nop: info changed: doc\n"),
         "{shown}"
+    );
+}
+
+// ------------------------------------------------------------------ JSON
+
+/// The report as JSON, parsed back.
+fn json(report: &CheckReport) -> serde_json::Value {
+    let text = report.to_json();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}:\n{text}"))
+}
+
+#[test]
+fn json_of_a_fresh_check() {
+    let out = committed_copy();
+    let report = check::check(reference(), out.path(), &llvm(reference()));
+    assert_eq!(
+        json(&report),
+        serde_json::json!({
+            "schema": 1,
+            "fresh": true,
+            "compared": reference().files.len(),
+            "llvm": null,
+            "stale": [],
+            "targets": [],
+            "fix": null,
+        })
+    );
+}
+
+#[test]
+fn json_names_stale_files_changed_inputs_and_each_uops_changes() {
+    use serde_json::json;
+    let out = committed_copy();
+    let path = out.path().join("x86_64_unknown_linux_gnu.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    // A recorded input digest, a hole's value, a GOT slot's symbol.
+    manifest["input_digests"]["uop-defs/defs/int.uop"] = "00".into();
+    let uops = manifest["uops"].as_array_mut().unwrap();
+    let find = |uops: &[serde_json::Value], name: &str| {
+        uops.iter().position(|u| u["name"] == name).unwrap()
+    };
+    let lt = find(uops, "branch_if_lt");
+    let hole = uops[lt]["stencil"]["code_holes"][0].clone();
+    uops[lt]["stencil"]["code_holes"][0]["value"] = "zero".into();
+    let hash = find(uops, "hash_i64");
+    let slot = uops[hash]["stencil"]["data_holes"][0].clone();
+    assert_eq!(slot["value"], json!({ "symbol": 0 }));
+    uops[hash]["stencil"]["data_holes"][0]["value"] = json!({ "symbol": 1 });
+    std::fs::write(&path, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
+    std::fs::remove_file(out.path().join("src/aarch64_unknown_linux_gnu.rs")).unwrap();
+
+    let report = check::check(reference(), out.path(), "18.1.8");
+    let output = json(&report);
+    let committed = llvm(reference());
+    assert_eq!(output["schema"], 1);
+    assert_eq!(output["fresh"], false);
+    assert_eq!(output["compared"], reference().files.len());
+    assert_eq!(
+        output["llvm"],
+        json!({ "found": "18.1.8", "committed": [committed] })
+    );
+    assert_eq!(
+        output["stale"],
+        json!([
+            { "path": "src/aarch64_unknown_linux_gnu.rs", "state": "missing", "reason": null },
+            { "path": "x86_64_unknown_linux_gnu.json", "state": "changed", "reason": null },
+        ])
+    );
+    assert_eq!(output["fix"], "cargo xtask gen-stencils --target all");
+    let targets = output["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2, "{output}");
+    assert_eq!(
+        targets[0],
+        json!({
+            "target": "aarch64-unknown-linux-gnu",
+            "inputs": { "changed": [], "added": [], "removed": [] },
+            "hand_edited": ["src/aarch64_unknown_linux_gnu.rs"],
+            "unreadable": null,
+            "manifest": [],
+            "uops": [],
+        })
+    );
+    let x86 = &targets[1];
+    assert_eq!(x86["target"], "x86_64-unknown-linux-gnu");
+    assert_eq!(
+        x86["inputs"],
+        json!({ "changed": ["uop-defs/defs/int.uop"], "added": [], "removed": [] })
+    );
+    assert_eq!(x86["hand_edited"], json!([]));
+    let as_json = |hole: &serde_json::Value, value: &str, symbol: Option<&str>| {
+        json!({
+            "offset": hole["offset"],
+            "kind": hole["kind"],
+            "value": value,
+            "symbol": symbol,
+            "addend": hole["addend"],
+        })
+    };
+    assert_eq!(
+        x86["uops"],
+        json!([
+            {
+                "name": "branch_if_lt",
+                "changes": [{
+                    "change": "holes",
+                    "part": "code",
+                    "added": [],
+                    "removed": [],
+                    "changed": [{
+                        "before": as_json(&hole, "zero", None),
+                        "after": as_json(&hole, "continue", None),
+                    }],
+                }],
+            },
+            {
+                "name": "hash_i64",
+                "changes": [{
+                    "change": "holes",
+                    "part": "data",
+                    "added": [],
+                    "removed": [],
+                    "changed": [{
+                        "before": as_json(&slot, "symbol", Some("vm_sqrt")),
+                        "after": as_json(&slot, "symbol", Some("vm_hash")),
+                    }],
+                }],
+            },
+        ])
+    );
+}
+
+#[test]
+fn json_spells_every_kind_of_uop_change() {
+    use serde_json::json;
+    let out = committed_copy();
+    let path = out.path().join("x86_64_unknown_linux_gnu.json");
+    let original = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, edit_code_byte(&original, "add_i64")).unwrap();
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let uops = manifest["uops"].as_array_mut().unwrap();
+    let nop = uops.iter().position(|u| u["name"] == "nop").unwrap();
+    uops[nop]["doc"] = "Does nothing at all.".into();
+    uops[nop]["name"] = "no_op".into();
+    std::fs::write(&path, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
+
+    let report = check::check(reference(), out.path(), &llvm(reference()));
+    let output = json(&report);
+    let uops = &output["targets"][0]["uops"];
+    let code_len = manifest["uops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "add_i64")
+        .unwrap()["stencil"]["code"]
+        .as_str()
+        .unwrap()
+        .len()
+        / 2;
+    let changes_of = |name: &str| {
+        uops.as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not in {uops}"))["changes"]
+            .clone()
+    };
+    assert_eq!(
+        changes_of("add_i64"),
+        json!([{ "change": "code_bytes", "len": code_len, "differing": 1 }])
+    );
+    // The committed manifest calls it `no_op`, the fresh one `nop`: the
+    // same location, so a rename whose entry also differs in its doc.
+    assert_eq!(
+        changes_of("nop"),
+        json!([
+            { "change": "renamed", "from": "no_op" },
+            { "change": "info", "fields": ["doc"] },
+        ])
     );
 }

@@ -17,6 +17,11 @@
 //! | i686-pc-windows-msvc | `REL32`, `DIR32` |
 //! | riscv64gc-unknown-linux-gnu | `CALL_PLT`, `GOT_HI20`, `PCREL_HI20`, `PCREL_LO12_I` |
 
+#[path = "support/abi.rs"]
+mod abi_support;
+#[allow(unused_imports)]
+use abi_support::{reference_abi, reference_values};
+
 #[path = "formats/harness.rs"]
 mod harness;
 

@@ -6,6 +6,11 @@
 //! `UPDATE_GOLDEN=1 cargo test -p stencil-gen --test lowering` rewrites the
 //! golden files under `tests/fixtures/`.
 
+#[path = "support/abi.rs"]
+mod abi_support;
+#[allow(unused_imports)]
+use abi_support::{reference_abi, reference_values};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -81,7 +86,13 @@ fn assemble(target: &Target, source: &str) -> Vec<u8> {
 }
 
 fn lower_asm(target: &Target, source: &str) -> StencilGroup {
-    lower(&assemble(target, source), target, "test_uop").unwrap_or_else(|e| panic!("{e}"))
+    lower(
+        &assemble(target, source),
+        target,
+        "test_uop",
+        reference_values(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Compare `actual` with `tests/fixtures/<file>`, or rewrite the file when
@@ -146,10 +157,12 @@ fn got_slots(group: &StencilGroup) -> impl Iterator<Item = (Value, i64)> + '_ {
 fn golden_stencil(name: &str, check: impl Fn(&Target, &StencilGroup)) {
     for target in ALL {
         let object = compile_stencil(target, name, &[]);
-        let group = lower(&object, target, name).unwrap_or_else(|e| panic!("{e}"));
+        let group =
+            lower(&object, target, name, reference_values()).unwrap_or_else(|e| panic!("{e}"));
         check_invariants(&group);
         check(target, &group);
-        let rendered = inspect(&object, target, name).unwrap_or_else(|e| panic!("{e}"));
+        let rendered =
+            inspect(&object, target, name, reference_values()).unwrap_or_else(|e| panic!("{e}"));
         check_golden(&format!("{name}.{}.txt", target.short), &rendered);
     }
 }
@@ -175,9 +188,15 @@ fn golden_scale_add() {
         // slot takes 4 bytes; its operand is read from a GOT slot.
         let slots: Vec<_> = got_slots(group).collect();
         if target.arch == runtime::Arch::I686 {
-            assert_eq!(slots, [(Value::Operand, 0)]);
+            assert_eq!(slots, [(Value::OpValue("operand".into()), 0)]);
         } else {
-            assert_eq!(slots, [(Value::Oparg, 0), (Value::Operand, 0)]);
+            assert_eq!(
+                slots,
+                [
+                    (Value::OpValue("oparg".into()), 0),
+                    (Value::OpValue("operand".into()), 0)
+                ]
+            );
         }
         assert_eq!(group.data.len(), 16);
         assert_eq!(group.data_align, 8);
@@ -274,9 +293,12 @@ fn golden_branch_if() {
         if target.arch == runtime::Arch::I686 {
             // A 4-byte `.refptr` slot.
             assert!(slots.is_empty(), "{slots:?}");
-            assert_eq!(group.data_holes, [hole(0, Abs32, Value::DeoptTarget, 0)]);
+            assert_eq!(
+                group.data_holes,
+                [hole(0, Abs32, Value::OpValue("deopt_target".into()), 0)]
+            );
         } else {
-            assert_eq!(slots, [(Value::DeoptTarget, 0)]);
+            assert_eq!(slots, [(Value::OpValue("deopt_target".into()), 0)]);
         }
         // Where clang ends the stencil with the jump to the continuation
         // it is removed; where it ends with the deopt path it stays.
@@ -298,13 +320,15 @@ fn inspect_foreign_object() {
             flags.extend_from_slice(target.clang_flags);
         }
         let object = clang(target, &flags, &fixtures().join("foreign.c"));
-        let group = lower(&object, target, "copy_points").unwrap_or_else(|e| panic!("{e}"));
+        let group = lower(&object, target, "copy_points", reference_values())
+            .unwrap_or_else(|e| panic!("{e}"));
         check_invariants(&group);
         assert!(!group.trailing_jump_removed);
         let memcpy = Value::Symbol("memcpy".into());
         assert_eq!(code_holes_with(&group, &memcpy).len(), 1);
         assert_eq!(group.data.len(), 32);
-        let rendered = inspect(&object, target, "copy_points").unwrap_or_else(|e| panic!("{e}"));
+        let rendered = inspect(&object, target, "copy_points", reference_values())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(rendered.contains("symbol memcpy"), "{rendered}");
         check_golden(&format!("foreign.{}.txt", target.short), &rendered);
     }
@@ -367,8 +391,8 @@ fn code_sections_are_concatenated_in_order_and_aligned() {
     assert_eq!(
         group.code_holes,
         [
-            hole(5, PcRel32, Value::Code, 16 - 4),
-            hole(17, PcRel32, Value::Symbol("helper".into()), -4),
+            hole(5, X86Branch32, Value::Code, 16 - 4),
+            hole(17, X86Branch32, Value::Symbol("helper".into()), -4),
         ]
     );
 }
@@ -413,7 +437,7 @@ fn x86_64_got_slots_are_deduplicated() {
         group.data_holes,
         [
             hole(8, Abs64, Value::Symbol("helper".into()), 0),
-            hole(16, Abs64, Value::Oparg, 0),
+            hole(16, Abs64, Value::OpValue("oparg".into()), 0),
         ]
     );
     let addends: Vec<i64> = group.code_holes.iter().map(|h| h.addend).collect();
@@ -480,9 +504,12 @@ fn unwind_tables_are_ignored() {
         // bytes nor its relocations are read.
         assert_eq!(section.kind, SectionKind::Other);
         assert!(section.relocations.is_empty() && section.data.is_empty());
-        let lowered = lower(&unwind, target, "call").unwrap();
+        let lowered = lower(&unwind, target, "call", reference_values()).unwrap();
         assert!(lowered.data.is_empty(), "{}", target.triple);
-        assert_eq!(lowered, lower(&plain, target, "call").unwrap());
+        assert_eq!(
+            lowered,
+            lower(&plain, target, "call", reference_values()).unwrap()
+        );
     }
 }
 
@@ -497,7 +524,9 @@ fn cfi(body: &str) -> String {
 fn entry_must_start_the_code() {
     let object = assemble(X86, "nop\n.globl _JIT_ENTRY\n_JIT_ENTRY:\nretq\n");
     assert_eq!(
-        lower(&object, X86, "late_entry").unwrap_err().to_string(),
+        lower(&object, X86, "late_entry", reference_values())
+            .unwrap_err()
+            .to_string(),
         "uop `late_entry` (x86_64-unknown-linux-gnu): entry symbol `_JIT_ENTRY` \
          must be at code offset 0, but it is at code offset 0x1"
     );
@@ -506,7 +535,9 @@ fn entry_must_start_the_code() {
         "ret\n.data\n.globl _JIT_ENTRY\n_JIT_ENTRY:\n.xword 0\n",
     );
     assert_eq!(
-        lower(&object, A64, "data_entry").unwrap_err().to_string(),
+        lower(&object, A64, "data_entry", reference_values())
+            .unwrap_err()
+            .to_string(),
         "uop `data_entry` (aarch64-unknown-linux-gnu): entry symbol `_JIT_ENTRY` \
          must be at code offset 0, but it is in section .data"
     );
@@ -520,7 +551,9 @@ fn relocation_to_a_section_outside_the_stencil_is_an_error() {
          .data\n.xword .Lnote\n",
     );
     assert_eq!(
-        lower(&object, A64, "bad_ref").unwrap_err().to_string(),
+        lower(&object, A64, "bad_ref", reference_values())
+            .unwrap_err()
+            .to_string(),
         "uop `bad_ref` (aarch64-unknown-linux-gnu): relocation R_AARCH64_ABS64 in .data \
          at offset 0x0 refers to section .notes_of_mine, which is not part of the stencil"
     );
@@ -530,14 +563,20 @@ fn relocation_to_a_section_outside_the_stencil_is_an_error() {
 fn object_for_another_architecture_is_an_error() {
     let object = assemble(A64, "ret\n");
     assert_eq!(
-        lower(&object, X86, "ret").unwrap_err().to_string(),
-        "uop `ret` (x86_64-unknown-linux-gnu): object file is for aarch64, but the target is x86-64"
+        lower(&object, X86, "ret", reference_values()).unwrap_err().to_string(),
+        "uop `ret` (x86_64-unknown-linux-gnu): this is ELF/AArch64, the target x86_64-unknown-linux-gnu needs ELF/x86-64"
     );
 }
 
 #[test]
 fn unreadable_input_is_an_error() {
-    let error = lower(b"definitely not an object file", A64, "junk").unwrap_err();
+    let error = lower(
+        b"definitely not an object file",
+        A64,
+        "junk",
+        reference_values(),
+    )
+    .unwrap_err();
     assert!(
         error
             .to_string()
@@ -547,7 +586,7 @@ fn unreadable_input_is_an_error() {
     // A truncated object is reported too, never a panic.
     let object = assemble(A64, "ret\n");
     for len in [16, 64, object.len() / 2, object.len() - 1] {
-        assert!(lower(&object[..len], A64, "cut").is_err());
+        assert!(lower(&object[..len], A64, "cut", reference_values()).is_err());
     }
 }
 
@@ -555,15 +594,15 @@ fn unreadable_input_is_an_error() {
 fn object_in_another_format_is_an_error() {
     let object = assemble(&AARCH64_APPLE, "ret\n");
     assert_eq!(
-        lower(&object, A64, "ret").unwrap_err().to_string(),
-        "uop `ret` (aarch64-unknown-linux-gnu): object file is Mach-O, but the target's format is ELF"
+        lower(&object, A64, "ret", reference_values()).unwrap_err().to_string(),
+        "uop `ret` (aarch64-unknown-linux-gnu): this is Mach-O/AArch64, the target aarch64-unknown-linux-gnu needs ELF/AArch64"
     );
     let object = assemble(&X86_64_WINDOWS, "retq\n");
     assert_eq!(
-        lower(&object, &X86_64_APPLE, "ret")
+        lower(&object, &X86_64_APPLE, "ret", reference_values())
             .unwrap_err()
             .to_string(),
-        "uop `ret` (x86_64-apple-darwin): object file is COFF, but the target's format is Mach-O"
+        "uop `ret` (x86_64-apple-darwin): this is COFF/x86-64, the target x86_64-apple-darwin needs Mach-O/x86-64"
     );
 }
 
@@ -574,7 +613,9 @@ fn common_symbol_is_an_error() {
         "movq buffer@GOTPCREL(%rip), %rax\nretq\n.comm buffer, 8, 8\n",
     );
     assert_eq!(
-        lower(&object, X86, "common").unwrap_err().to_string(),
+        lower(&object, X86, "common", reference_values())
+            .unwrap_err()
+            .to_string(),
         "uop `common` (x86_64-unknown-linux-gnu): relocation R_X86_64_REX_GOTPCRELX in .text \
          at offset 0x3 refers to common symbol `buffer` (compile with -fno-common)"
     );
@@ -600,7 +641,9 @@ fn relocation_outside_its_section_is_an_error() {
         u64::from_le_bytes(object[header + 0x18..header + 0x20].try_into().unwrap()) as usize;
     object[rela..rela + 8].copy_from_slice(&0x1000u64.to_le_bytes());
     assert_eq!(
-        lower(&object, X86, "bad_offset").unwrap_err().to_string(),
+        lower(&object, X86, "bad_offset", reference_values())
+            .unwrap_err()
+            .to_string(),
         "uop `bad_offset` (x86_64-unknown-linux-gnu): relocation R_X86_64_PLT32 in .text \
          at offset 0x1000 lies outside the section"
     );
@@ -612,7 +655,9 @@ fn bad_section_alignment_is_an_error() {
     let header = section_header(&object, ".text");
     object[header + 0x30..header + 0x38].copy_from_slice(&12u64.to_le_bytes());
     assert_eq!(
-        lower(&object, A64, "odd_align").unwrap_err().to_string(),
+        lower(&object, A64, "odd_align", reference_values())
+            .unwrap_err()
+            .to_string(),
         "uop `odd_align` (aarch64-unknown-linux-gnu): section .text has alignment 12, \
          not a power of two up to 65536"
     );
@@ -624,7 +669,9 @@ fn huge_zero_filled_section_is_an_error() {
     let header = section_header(&object, ".bss");
     object[header + 0x20..header + 0x28].copy_from_slice(&(1u64 << 40).to_le_bytes());
     assert_eq!(
-        lower(&object, A64, "big_bss").unwrap_err().to_string(),
+        lower(&object, A64, "big_bss", reference_values())
+            .unwrap_err()
+            .to_string(),
         "uop `big_bss` (aarch64-unknown-linux-gnu): section .bss brings the stencil \
          over 67108864 bytes"
     );
@@ -650,9 +697,12 @@ fn corrupted_objects_never_panic() {
                 let at = (next() % object.len() as u64) as usize;
                 object[at] = next() as u8;
             }
-            let lowered = lower(&object, target, "mutant");
+            let lowered = lower(&object, target, "mutant", reference_values());
             errors += usize::from(lowered.is_err());
-            assert_eq!(lowered.is_ok(), inspect(&object, target, "mutant").is_ok());
+            assert_eq!(
+                lowered.is_ok(),
+                inspect(&object, target, "mutant", reference_values()).is_ok()
+            );
         }
     }
     // Some mutations must have hit headers, tables or relocations.
@@ -666,4 +716,37 @@ fn hole(offset: u32, kind: runtime::HoleKind, value: Value, addend: i64) -> Hole
         value,
         addend,
     }
+}
+
+#[test]
+fn an_undeclared_value_symbol_is_kept_apart_from_helpers() {
+    let group = lower(
+        &assemble(X86, "movabsq $_JIT_EXECUTOR, %rax\ncallq helper\nretq\n"),
+        X86,
+        "peek",
+        reference_values(),
+    )
+    .unwrap();
+    assert_eq!(
+        group.code_holes[0].value,
+        Value::Undeclared("_JIT_EXECUTOR".into())
+    );
+    assert_eq!(group.code_holes[1].value, Value::Symbol("helper".into()));
+    let error = stencil_gen::lower::require_declared(group, X86).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "uop `peek` (x86_64-unknown-linux-gnu): `_JIT_EXECUTOR` is not a hole value the ABI \
+         declares; declare it in the `abi` item (`value executor: u64 per_op;` or `per_trace`), \
+         or give the symbol another name"
+    );
+    // Declared values and the built-in ones are recognised.
+    let group = lower(
+        &assemble(X86, "movabsq $_JIT_OPERAND, %rax\njmp _JIT_JUMP_TARGET\n"),
+        X86,
+        "known",
+        reference_values(),
+    )
+    .unwrap();
+    assert_eq!(group.code_holes[0].value, Value::OpValue("operand".into()));
+    assert_eq!(group.code_holes[1].value, Value::JumpTarget);
 }

@@ -121,9 +121,12 @@ fn prefilled_out() -> tempfile::TempDir {
 
 const GOOD: &str = "/// Negates.\nuop neg(a -- r) {\n    r = -a;\n}\n";
 
+/// A root whose `defs` holds `files` and the workspace's stencil ABI.
 fn defs_with(files: &[(&str, &str)]) -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir(root.path().join("defs")).unwrap();
+    let abi = workspace_root().join("uop-defs/defs/abi.uop");
+    std::fs::copy(abi, root.path().join("defs").join("abi.uop")).unwrap();
     for (name, src) in files {
         std::fs::write(root.path().join("defs").join(name), src).unwrap();
     }

@@ -5,6 +5,11 @@
 //! instruction reaches the intended value. Mach-O, COFF and RISC-V are in
 //! `formats.rs`.
 
+#[path = "support/abi.rs"]
+mod abi_support;
+#[allow(unused_imports)]
+use abi_support::{reference_abi, reference_values};
+
 use runtime::HoleKind::*;
 use stencil_gen::lower::lower;
 use stencil_gen::model::{Hole, StencilGroup, Value};
@@ -30,9 +35,13 @@ fn lower_asm(target: &Target, source: &str) -> StencilGroup {
 #[test]
 fn x86_64_64() {
     let group = lower_asm(X86, "nop\nmovabsq $_JIT_OPERAND, %rax\n");
-    assert_eq!(group.code_holes, [hole(3, Abs64, Value::Operand, 0)]);
+    assert_eq!(
+        group.code_holes,
+        [hole(3, Abs64, Value::OpValue("operand".into()), 0)]
+    );
     let base = 0x5555_0000_1000;
-    let emission = Emission::new(base, base + 0x1000).with(Value::Operand, 0x1122_3344_5566_7788);
+    let emission = Emission::new(base, base + 0x1000)
+        .with(Value::OpValue("operand".into()), 0x1122_3344_5566_7788);
     let (code, _) = emission.emit(&group);
     assert_eq!(
         instruction(X86, &code, base, 1),
@@ -43,9 +52,13 @@ fn x86_64_64() {
 #[test]
 fn x86_64_32() {
     let group = lower_asm(X86, "nop\nmovl $_JIT_OPARG+2, %ecx\n");
-    assert_eq!(group.code_holes, [hole(2, Abs32, Value::Oparg, 2)]);
+    assert_eq!(
+        group.code_holes,
+        [hole(2, Abs32, Value::OpValue("oparg".into()), 2)]
+    );
     let base = 0x5555_0000_1000;
-    let emission = Emission::new(base, base + 0x1000).with(Value::Oparg, 0xdead_beef);
+    let emission =
+        Emission::new(base, base + 0x1000).with(Value::OpValue("oparg".into()), 0xdead_beef);
     let (code, _) = emission.emit(&group);
     assert_eq!(
         instruction(X86, &code, base, 1),
@@ -93,7 +106,7 @@ fn x86_64_pc32() {
 #[test]
 fn x86_64_plt32() {
     let group = lower_asm(X86, "pushq %rax\ncallq helper\npopq %rax\nretq\n");
-    assert_eq!(group.code_holes, [hole(2, PcRel32, helper(), -4)]);
+    assert_eq!(group.code_holes, [hole(2, X86Branch32, helper(), -4)]);
     let base = 0x5555_0000_1000;
     let emission = Emission::new(base, base + 0x1000).with(helper(), 0x5555_4000_0010);
     let (code, _) = emission.emit(&group);
@@ -181,14 +194,17 @@ fn x86_64_gotpcrelx() {
     assert_eq!(group.code[8..14], [0x48, 0x83, 0xC4, 0x48, 0x8B, 0x0D]);
     assert_eq!(
         group.data_holes,
-        [hole(0, Abs64, helper(), 0), hole(8, Abs64, Value::Oparg, 0)]
+        [
+            hole(0, Abs64, helper(), 0),
+            hole(8, Abs64, Value::OpValue("oparg".into()), 0)
+        ]
     );
     let base = 0x5555_0000_1000;
     let data_base = base + 0x2000;
     let target = 0x5555_2000_0000;
     let (code, _) = Emission::new(base, data_base)
         .with(helper(), target)
-        .with(Value::Oparg, 0xdead_beef)
+        .with(Value::OpValue("oparg".into()), 0xdead_beef)
         .emit(&group);
     let listing = listing(X86, &code, base);
     // All relaxed to direct forms of the same length; the `addq` before
@@ -227,15 +243,15 @@ fn x86_64_rex_gotpcrelx() {
     assert_eq!(
         group.data_holes,
         [
-            hole(0, Abs64, Value::Operand, 0),
-            hole(8, Abs64, Value::Oparg, 0)
+            hole(0, Abs64, Value::OpValue("operand".into()), 0),
+            hole(8, Abs64, Value::OpValue("oparg".into()), 0)
         ]
     );
     let base = 0x5555_0000_1000;
     let emission = |operand, oparg| {
         Emission::new(base, base + 0x2000)
-            .with(Value::Operand, operand)
-            .with(Value::Oparg, oparg)
+            .with(Value::OpValue("operand".into()), operand)
+            .with(Value::OpValue("oparg".into()), oparg)
             .emit(&group)
             .0
     };
@@ -294,8 +310,8 @@ fn a64_emission() -> Emission {
     Emission::new(A64_CODE, A64_DATA)
         .with(helper(), 0x4321_5678)
         .with(Value::JumpTarget, 0x4000_7ff0)
-        .with(Value::Operand, 0x1122_3344_5566_7788)
-        .with(Value::Oparg, 0x0000_0000_0000_abc8)
+        .with(Value::OpValue("operand".into()), 0x1122_3344_5566_7788)
+        .with(Value::OpValue("oparg".into()), 0x0000_0000_0000_abc8)
 }
 
 #[test]
@@ -408,7 +424,12 @@ fn aarch64_ldst8_abs_lo12_nc() {
     let (h, text) = a64_case("ldrb w0, [x0, :lo12:_JIT_OPARG+1]", &a64_emission());
     assert_eq!(
         h,
-        hole(4, Aarch64PageOffset12 { scale: 0 }, Value::Oparg, 1)
+        hole(
+            4,
+            Aarch64PageOffset12 { scale: 0 },
+            Value::OpValue("oparg".into()),
+            1
+        )
     );
     assert_eq!(text, "ldrb w0, [x0, #0xbc9]");
 }
@@ -418,7 +439,12 @@ fn aarch64_ldst16_abs_lo12_nc() {
     let (h, text) = a64_case("ldrh w0, [x1, :lo12:_JIT_OPARG+2]", &a64_emission());
     assert_eq!(
         h,
-        hole(4, Aarch64PageOffset12 { scale: 1 }, Value::Oparg, 2)
+        hole(
+            4,
+            Aarch64PageOffset12 { scale: 1 },
+            Value::OpValue("oparg".into()),
+            2
+        )
     );
     assert_eq!(text, "ldrh w0, [x1, #0xbca]");
 }
@@ -428,7 +454,12 @@ fn aarch64_ldst32_abs_lo12_nc() {
     let (h, text) = a64_case("ldr w0, [x1, :lo12:_JIT_OPARG+4]", &a64_emission());
     assert_eq!(
         h,
-        hole(4, Aarch64PageOffset12 { scale: 2 }, Value::Oparg, 4)
+        hole(
+            4,
+            Aarch64PageOffset12 { scale: 2 },
+            Value::OpValue("oparg".into()),
+            4
+        )
     );
     assert_eq!(text, "ldr w0, [x1, #0xbcc]");
 }
@@ -448,7 +479,12 @@ fn aarch64_ldst128_abs_lo12_nc() {
     let (h, text) = a64_case("ldr q0, [x1, :lo12:_JIT_OPARG+8]", &a64_emission());
     assert_eq!(
         h,
-        hole(4, Aarch64PageOffset12 { scale: 4 }, Value::Oparg, 8)
+        hole(
+            4,
+            Aarch64PageOffset12 { scale: 4 },
+            Value::OpValue("oparg".into()),
+            8
+        )
     );
     assert_eq!(text, "ldr q0, [x1, #0xbd0]");
 }
@@ -456,14 +492,30 @@ fn aarch64_ldst128_abs_lo12_nc() {
 #[test]
 fn aarch64_movw_uabs_g0() {
     let (h, text) = a64_case("movz x0, #:abs_g0:_JIT_OPARG", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 0 }, Value::Oparg, 0));
+    assert_eq!(
+        h,
+        hole(
+            4,
+            Aarch64MovWide { group: 0 },
+            Value::OpValue("oparg".into()),
+            0
+        )
+    );
     assert_eq!(text, format!("mov x0, #0xabc8 // ={}", 0xabc8));
 }
 
 #[test]
 fn aarch64_movw_uabs_g0_nc() {
     let (h, text) = a64_case("movk x0, #:abs_g0_nc:_JIT_OPERAND", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 0 }, Value::Operand, 0));
+    assert_eq!(
+        h,
+        hole(
+            4,
+            Aarch64MovWide { group: 0 },
+            Value::OpValue("operand".into()),
+            0
+        )
+    );
     assert_eq!(text, "movk x0, #0x7788");
 }
 
@@ -477,14 +529,30 @@ fn aarch64_movw_uabs_g1() {
 #[test]
 fn aarch64_movw_uabs_g1_nc() {
     let (h, text) = a64_case("movk x0, #:abs_g1_nc:_JIT_OPERAND", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 1 }, Value::Operand, 0));
+    assert_eq!(
+        h,
+        hole(
+            4,
+            Aarch64MovWide { group: 1 },
+            Value::OpValue("operand".into()),
+            0
+        )
+    );
     assert_eq!(text, "movk x0, #0x5566, lsl #16");
 }
 
 #[test]
 fn aarch64_movw_uabs_g2() {
     let (h, text) = a64_case("movz x0, #:abs_g2:_JIT_OPERAND", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 2 }, Value::Operand, 0));
+    assert_eq!(
+        h,
+        hole(
+            4,
+            Aarch64MovWide { group: 2 },
+            Value::OpValue("operand".into()),
+            0
+        )
+    );
     assert_eq!(
         text,
         format!("mov x0, #0x334400000000 // ={}", 0x3344_0000_0000u64)
@@ -494,14 +562,30 @@ fn aarch64_movw_uabs_g2() {
 #[test]
 fn aarch64_movw_uabs_g2_nc() {
     let (h, text) = a64_case("movk x0, #:abs_g2_nc:_JIT_OPERAND", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 2 }, Value::Operand, 0));
+    assert_eq!(
+        h,
+        hole(
+            4,
+            Aarch64MovWide { group: 2 },
+            Value::OpValue("operand".into()),
+            0
+        )
+    );
     assert_eq!(text, "movk x0, #0x3344, lsl #32");
 }
 
 #[test]
 fn aarch64_movw_uabs_g3() {
     let (h, text) = a64_case("movz x0, #:abs_g3:_JIT_OPERAND", &a64_emission());
-    assert_eq!(h, hole(4, Aarch64MovWide { group: 3 }, Value::Operand, 0));
+    assert_eq!(
+        h,
+        hole(
+            4,
+            Aarch64MovWide { group: 3 },
+            Value::OpValue("operand".into()),
+            0
+        )
+    );
     assert_eq!(
         text,
         format!(
@@ -563,7 +647,7 @@ fn unsupported_aarch64_relocation_is_an_error() {
         &[],
         "nop\nnop\nnop\nnop\nnop\nnop\nnop\nadd x0, x0, :tprel_hi12:counter\n",
     );
-    let error = lower(&object, A64, "add_i64").unwrap_err();
+    let error = lower(&object, A64, "add_i64", reference_values()).unwrap_err();
     assert_eq!(
         error.to_string(),
         "uop `add_i64` (aarch64-unknown-linux-gnu): unsupported relocation \
@@ -574,7 +658,7 @@ fn unsupported_aarch64_relocation_is_an_error() {
 #[test]
 fn unsupported_x86_64_relocation_is_an_error() {
     let object = assemble_with(X86, &[], "nop\nmovl %fs:counter@tpoff, %eax\nretq\n");
-    let error = lower(&object, X86, "load_tls").unwrap_err();
+    let error = lower(&object, X86, "load_tls", reference_values()).unwrap_err();
     assert_eq!(
         error.to_string(),
         "uop `load_tls` (x86_64-unknown-linux-gnu): unsupported relocation \
@@ -586,10 +670,87 @@ fn unsupported_x86_64_relocation_is_an_error() {
 fn unsupported_relocation_in_data_is_an_error() {
     // A 16-bit absolute value has no hole kind.
     let object = assemble_with(A64, &[], "ret\n.data\n.hword 0\n.hword helper\n");
-    let error = lower(&object, A64, "short_data").unwrap_err();
+    let error = lower(&object, A64, "short_data", reference_values()).unwrap_err();
     assert_eq!(
         error.to_string(),
         "uop `short_data` (aarch64-unknown-linux-gnu): unsupported relocation \
          R_AARCH64_ABS16 in .data at offset 0x2"
+    );
+}
+
+// ------------------------------------------------- branches and addresses
+
+#[test]
+fn x86_64_branch_kind_comes_from_the_instruction() {
+    // A `jcc` and a `jmp` to the continuation, and a PLT32 relocation on a
+    // `lea`: the relocation type alone does not make a branch.
+    let group = lower_asm(
+        X86,
+        "testq %rax, %rax\njne _JIT_JUMP_TARGET\njmp _JIT_CONTINUE\n\
+         .byte 0x48, 0x8d, 0x05\n.reloc ., R_X86_64_PLT32, helper-4\n.long 0\nretq\n",
+    );
+    assert_eq!(
+        group.code_holes[0],
+        hole(5, X86Branch32, Value::JumpTarget, -4)
+    );
+    assert_eq!(
+        group.code_holes[1],
+        hole(10, X86Branch32, Value::Continue, -4)
+    );
+    // The `lea` of the helper became a load of a GOT slot holding it.
+    assert_eq!(group.code[15], 0x8b);
+    assert_eq!(
+        group.code_holes[2],
+        hole(17, X86_64GotLoadUnrelaxed, Value::Data, -4)
+    );
+    assert_eq!(group.data_holes, [hole(0, Abs64, helper(), 0)]);
+}
+
+#[test]
+fn x86_64_lea_of_a_far_helper_reads_its_address_from_a_got_slot() {
+    let group = lower_asm(X86, "leaq helper+16(%rip), %rax\nretq\n");
+    assert_eq!(&group.code[..3], &[0x48, 0x8b, 0x05]);
+    assert_eq!(
+        group.code_holes,
+        [hole(3, X86_64GotLoadUnrelaxed, Value::Data, -4)]
+    );
+    assert_eq!(group.data_holes, [hole(0, Abs64, helper(), 16)]);
+    // 64 GiB away: beyond any disp32, and no trampoline stands in.
+    let base = 0x5555_0000_1000;
+    let data_base = base + 0x1000;
+    let far = base + 0x10_0000_0000;
+    let (code, data) = Emission::new(base, data_base)
+        .with(helper(), far)
+        .emit(&group);
+    assert_eq!(read_u64(&data, 0), far + 16);
+    assert_eq!(
+        instruction(X86, &code, base, 0),
+        format!(
+            "movq {:#x}(%rip), %rax # {data_base:#x}",
+            data_base - (base + 7)
+        )
+    );
+}
+
+#[test]
+fn x86_64_rip_relative_data_of_a_helper_stays_pc_relative() {
+    // Reading memory at a helper's symbol cannot go through a slot without
+    // another instruction: it stays a `PcRel32`, which the runtime never
+    // redirects to a trampoline.
+    let group = lower_asm(X86, "addq helper(%rip), %rax\nretq\n");
+    assert_eq!(group.code_holes, [hole(3, PcRel32, helper(), -4)]);
+    assert!(group.data_holes.is_empty());
+}
+
+#[test]
+fn aarch64_call26_on_another_instruction_is_refused() {
+    let message = harness::lower_error(
+        A64,
+        ".reloc ., R_AARCH64_CALL26, helper\nadd x0, x0, #0\nret\n",
+    );
+    assert_eq!(
+        message,
+        "uop `test_uop` (aarch64-unknown-linux-gnu): relocation R_AARCH64_CALL26 in .text \
+         at offset 0x0 is on instruction 0x91000000, which it cannot patch"
     );
 }

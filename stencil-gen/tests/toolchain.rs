@@ -1,5 +1,10 @@
 //! The toolchain driver against the real LLVM 19 tools.
 
+#[path = "support/abi.rs"]
+mod abi_support;
+#[allow(unused_imports)]
+use abi_support::{reference_abi, reference_values};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -81,6 +86,7 @@ fn in_dir(dir: &Path, major: u32) -> Search {
         bin_dir: Some(dir.to_path_buf()),
         path_var: None,
         install_dirs: Vec::new(),
+        timeout: None,
     }
 }
 
@@ -104,6 +110,28 @@ fn a_bad_llvm_bin_dir_gives_the_documented_error() {
         "clang of LLVM 19 not found; looked for clang-19, clang in /nonexistent/llvm/bin\n\
          install it: Debian/Ubuntu: `apt-get install clang-19 llvm-19`; macOS: `brew install llvm@19`, \
          then pass `--llvm-bin-dir $(brew --prefix llvm@19)/bin`"
+    );
+}
+
+#[test]
+fn an_llvm_bin_dir_that_is_a_file_says_so_and_what_to_pass() {
+    let found = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
+    // The clang binary itself, as one might pass by mistake.
+    let clang = &found.clang.path;
+    let error = Toolchain::find(Some(clang), PINNED_LLVM_MAJOR).unwrap_err();
+    assert!(
+        matches!(error, ToolchainError::BinDirIsFile { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "the LLVM bin directory {} (--llvm-bin-dir or STENCIL_LLVM_BIN_DIR) is a file, \
+             not a directory; pass the directory that holds clang-19, llvm-objdump-19 and \
+             llvm-readelf-19, e.g. `--llvm-bin-dir {}`",
+            clang.display(),
+            clang.parent().unwrap().display()
+        )
     );
 }
 
@@ -183,7 +211,7 @@ fn a_c_error_names_the_uop_its_file_and_line_and_clangs_message() {
     let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
     let src = "helper vm_hash(i64, i64) -> i64;\n\n/// Broken.\nuop broken(a -- r) {\n    r = a;\n    r += undeclared_thing;\n}\n";
     let file = uop_defs::parse(Path::new("defs/broken.uop"), src).unwrap_or_else(|d| panic!("{d}"));
-    let unit = emit_c::emit_uop(&file, &file.uops[0]).unwrap();
+    let unit = emit_c::emit_uop(reference_abi(), &file, &file.uops[0]).unwrap();
     for target in target::ALL {
         let error = toolchain.compile(target, &unit).unwrap_err();
         assert!(matches!(error, ToolchainError::Compile { .. }), "{error:?}");
@@ -219,7 +247,7 @@ fn compiles_for_the_asked_target_with_the_common_and_target_flags() {
     {
         assert!(args.iter().any(|a| a == flag), "{flag}");
     }
-    let shim = emit_c::emit_shim().unwrap();
+    let shim = emit_c::emit_shim(reference_abi()).unwrap();
     let compiled = toolchain.compile(&AARCH64_LINUX, &shim).unwrap();
     // ELF, 64-bit, little-endian, machine EM_AARCH64 (183).
     assert_eq!(&compiled.object[..4], b"\x7fELF");
@@ -233,9 +261,10 @@ fn compiles_for_the_asked_target_with_the_common_and_target_flags() {
 #[test]
 fn disassembly_is_tidy_and_cut_at_the_code_length() {
     let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
-    let shim = emit_c::emit_shim().unwrap();
+    let shim = emit_c::emit_shim(reference_abi()).unwrap();
     let object = toolchain.compile(&X86_64_LINUX, &shim).unwrap().object;
-    let group = stencil_gen::lower::lower(&object, &X86_64_LINUX, "shim").unwrap();
+    let group =
+        stencil_gen::lower::lower(&object, &X86_64_LINUX, "shim", reference_values()).unwrap();
     let full = toolchain
         .disassemble(&X86_64_LINUX, "shim", &object, group.code.len())
         .unwrap();
@@ -263,7 +292,7 @@ fn disassembly_is_tidy_and_cut_at_the_code_length() {
 #[test]
 fn readelf_shows_the_sections_symbols_and_relocations() {
     let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
-    let shim = emit_c::emit_shim().unwrap();
+    let shim = emit_c::emit_shim(reference_abi()).unwrap();
     let object = toolchain.compile(&AARCH64_LINUX, &shim).unwrap().object;
     let text = toolchain.readelf(&AARCH64_LINUX, "shim", &object).unwrap();
     assert!(text.contains(".rela.text"), "{text}");
@@ -278,17 +307,18 @@ fn compiled_units(toolchain: &Toolchain, target: &target::Target) -> Vec<(String
     let src = std::fs::read_to_string(&defs).unwrap();
     let file =
         uop_defs::parse(Path::new("defs/control.uop"), &src).unwrap_or_else(|d| panic!("{d}"));
-    let mut units = vec![emit_c::emit_shim().unwrap()];
+    let mut units = vec![emit_c::emit_shim(reference_abi()).unwrap()];
     units.extend(
         file.uops
             .iter()
-            .map(|uop| emit_c::emit_uop(&file, uop).unwrap()),
+            .map(|uop| emit_c::emit_uop(reference_abi(), &file, uop).unwrap()),
     );
     units
         .iter()
         .map(|unit| {
             let object = toolchain.compile(target, unit).unwrap().object;
-            let group = stencil_gen::lower::lower(&object, target, &unit.name).unwrap();
+            let group =
+                stencil_gen::lower::lower(&object, target, &unit.name, reference_values()).unwrap();
             (unit.name.clone(), object, group.code.len())
         })
         .collect()
@@ -424,4 +454,85 @@ fn an_object_objdump_rejects_is_named_among_good_ones() {
     );
     let tmp = std::env::temp_dir();
     assert!(!text.contains(tmp.to_str().unwrap()), "{text}");
+}
+
+/// A uop whose name is `len` letters long, in a file of its own.
+fn uop_named(len: usize) -> (uop_defs::ast::UopFile, String) {
+    let name: String = "long_"
+        .chars()
+        .chain(std::iter::repeat('x'))
+        .take(len)
+        .collect();
+    let src = format!("/// Doubles.\nuop {name}(a -- r) {{\n    r = a + a;\n}}\n");
+    let file = uop_defs::parse(Path::new("defs/long.uop"), &src).unwrap_or_else(|d| panic!("{d}"));
+    (file, name)
+}
+
+#[test]
+fn a_uop_name_too_long_for_a_file_name_still_compiles() {
+    let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
+    // 300 bytes: longer than a file name may be (255 on Linux and macOS).
+    let (file, name) = uop_named(300);
+    let unit = emit_c::emit_uop(reference_abi(), &file, &file.uops[0]).unwrap();
+    let compiled = toolchain
+        .compile(&X86_64_LINUX, &unit)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let group =
+        stencil_gen::lower::lower(&compiled.object, &X86_64_LINUX, &name, reference_values())
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!group.code.is_empty());
+    // clang is given short names, each kept apart by a digest of the name.
+    let args = stencil_gen::toolchain::unit_args(&X86_64_LINUX, &unit);
+    let (source, object) = (&args[args.len() - 3], &args[args.len() - 1]);
+    assert!(source.len() <= 128 && object.len() <= 128, "{args:?}");
+    assert!(
+        source.starts_with("long_xxx") && source.ends_with(".c"),
+        "{source}"
+    );
+    assert!(object.ends_with(".o"), "{object}");
+    let (other_file, _) = uop_named(301);
+    let other = emit_c::emit_uop(reference_abi(), &other_file, &other_file.uops[0]).unwrap();
+    let other_args = stencil_gen::toolchain::unit_args(&X86_64_LINUX, &other);
+    assert_ne!(other_args[args.len() - 3], *source);
+
+    // A name that fits keeps its own file names.
+    let (short_file, short_name) = uop_named(100);
+    let short = emit_c::emit_uop(reference_abi(), &short_file, &short_file.uops[0]).unwrap();
+    let short_args = stencil_gen::toolchain::unit_args(&X86_64_LINUX, &short);
+    assert_eq!(
+        short_args[short_args.len() - 3..],
+        [
+            format!("{short_name}.c"),
+            "-o".to_string(),
+            format!("{short_name}.o")
+        ]
+    );
+}
+
+#[test]
+fn a_generation_with_a_very_long_uop_name_writes_its_stencil() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("defs")).unwrap();
+    let abi = abi_support::reference_defs_dir().join("abi.uop");
+    std::fs::copy(abi, root.path().join("defs/abi.uop")).unwrap();
+    let (_, name) = uop_named(300);
+    let src = format!("/// Doubles.\nuop {name}(a -- r) {{\n    r = a + a;\n}}\n");
+    std::fs::write(root.path().join("defs/long.uop"), src).unwrap();
+    let mut opts = stencil_gen::pipeline::GenOptions::new(root.path(), "defs");
+    opts.targets = vec![&X86_64_LINUX];
+    opts.cache_dir = None;
+    let generation = stencil_gen::pipeline::generate(&opts).unwrap_or_else(|e| panic!("{e}"));
+    let module = generation
+        .files
+        .iter()
+        .find(|f| f.path == stencil_gen::writer::module_path(&X86_64_LINUX))
+        .unwrap();
+    let text = String::from_utf8(module.bytes.clone()).unwrap();
+    assert!(
+        text.contains(&format!(
+            "pub const {}: u16 = 0;",
+            name.to_ascii_uppercase()
+        )),
+        "{text}"
+    );
 }

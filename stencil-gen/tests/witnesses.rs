@@ -47,6 +47,11 @@
 //! section that holds code or data is a failure. (With the project's clang
 //! flags no relocation lands in such a section today.)
 
+#[path = "support/abi.rs"]
+mod abi_support;
+#[allow(unused_imports)]
+use abi_support::{reference_abi, reference_values};
+
 use stencil_gen::lower::{lower_with_layout, Layout};
 use stencil_gen::model::{Hole, StencilGroup, Value};
 use stencil_gen::target::{Target, ALL};
@@ -482,7 +487,7 @@ fn hand_written_relocations_are_accounted_for_too() {
             }
         };
         failures.extend(agreement(target, name, &goblin, &readobj));
-        let (group, layout) = match lower_with_layout(&object, target, name) {
+        let (group, layout) = match lower_with_layout(&object, target, name, reference_values()) {
             Ok(lowered) => lowered,
             Err(e) => {
                 failures.push(fail(format!("lowering failed: {e}")));

@@ -47,31 +47,6 @@ pub struct StackValue {
     pub span: Span,
 }
 
-/// An immediate a uop may use; each becomes a hole.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Immediate {
-    /// `OPARG` in the body; 32-bit unsigned.
-    Oparg,
-    /// `OPERAND` / `OPERAND_F64` in the body; 64-bit.
-    Operand,
-    /// `JUMP()` in the body.
-    JumpTarget,
-    /// `DEOPT()` / `DEOPT_IF(cond)` in the body.
-    Deopt,
-}
-
-impl Immediate {
-    /// The keyword used in a `uses` clause.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            Immediate::Oparg => "oparg",
-            Immediate::Operand => "operand",
-            Immediate::JumpTarget => "jump_target",
-            Immediate::Deopt => "deopt",
-        }
-    }
-}
-
 /// An external function the VM provides: `helper NAME(TYPES) -> TYPE;`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Helper {
@@ -91,8 +66,9 @@ pub struct Uop {
     pub inputs: Vec<StackValue>,
     /// Stack outputs, bottom first.
     pub outputs: Vec<StackValue>,
-    /// Declared immediates, sorted, without duplicates.
-    pub immediates: Vec<Immediate>,
+    /// The names in `uses` clauses (declared values of the ABI, or the
+    /// built-in `jump_target`), in declaration order, without duplicates.
+    pub uses: Vec<String>,
     /// Declared helpers (names of `helper` items of the same file), in
     /// declaration order.
     pub calls: Vec<String>,
@@ -105,8 +81,9 @@ pub struct Uop {
 }
 
 impl Uop {
-    pub fn uses(&self, imm: Immediate) -> bool {
-        self.immediates.contains(&imm)
+    /// Whether the uop declares `uses NAME`.
+    pub fn uses(&self, name: &str) -> bool {
+        self.uses.iter().any(|n| n == name)
     }
 }
 
@@ -120,4 +97,159 @@ pub struct UopFile {
     pub prelude: String,
     pub helpers: Vec<Helper>,
     pub uops: Vec<Uop>,
+    /// The file's `abi` item, if it has one (a defs directory has exactly
+    /// one).
+    pub abi: Option<Abi>,
+}
+
+/// A C type as written in the ABI: identifiers, keywords and `*`,
+/// normalised to single spaces with `*`s attached (`const char *`,
+/// `int64_t **`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CType {
+    pub text: String,
+    pub span: Span,
+}
+
+/// A parameter of the shim's C signature: `TYPE NAME`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CParam {
+    pub name: String,
+    pub ty: CType,
+    /// Span of the name.
+    pub span: Span,
+}
+
+/// `entry(PARAMS) -> RET;`: the C signature of the shim, which the VM
+/// calls to enter a trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub params: Vec<CParam>,
+    pub ret: CType,
+    /// Span of the `entry` keyword.
+    pub span: Span,
+}
+
+/// `arg NAME: TYPE = EXPR;`: a threaded argument, which every stencil
+/// receives and passes on; the shim computes it with `EXPR`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadedArg {
+    pub name: String,
+    pub ty: CType,
+    /// The C expression over the entry parameters, trimmed.
+    pub init: String,
+    pub init_span: Span,
+    /// Span of the name.
+    pub span: Span,
+    pub doc: String,
+}
+
+/// `stack ARG: SLOT;`: the threaded argument that is the operand stack
+/// pointer, and the C type of one stack slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackDecl {
+    pub arg: String,
+    pub slot: CType,
+    /// Span of the arg's name.
+    pub span: Span,
+}
+
+/// How many bits a declared value has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValueWidth {
+    U32,
+    U64,
+}
+
+/// Where the runtime takes a declared value from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValueSource {
+    /// An immediate of each trace op.
+    PerOp,
+    /// One value for the whole trace, supplied by name when it is emitted.
+    PerTrace,
+}
+
+/// `value NAME: WIDTH SOURCE;`: a hole value the VM declares; bodies read
+/// it as the macro `NAME` uppercased.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValueDecl {
+    pub name: String,
+    pub width: ValueWidth,
+    pub source: ValueSource,
+    /// Span of the name.
+    pub span: Span,
+    pub doc: String,
+}
+
+/// What the stack argument holds when a trace leaves through an exit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExitStack {
+    /// The stack as it was before the uop: nothing popped.
+    KeepsInputs,
+    /// The stack after the uop's inputs are popped.
+    PopsInputs,
+}
+
+/// `exit NAME(PARAMS) keeps|pops inputs [uses VALUES] { C-TEXT }`: a macro
+/// a uop body may use to leave the trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exit {
+    pub name: String,
+    /// Macro parameter names.
+    pub params: Vec<String>,
+    pub stack: ExitStack,
+    /// Declared values the exit's body uses, in declaration order.
+    pub uses: Vec<String>,
+    /// The C text between the body's braces, exactly as written.
+    pub body: String,
+    /// Span of the body text (the first character after `{`).
+    pub body_span: Span,
+    /// Span of the name.
+    pub span: Span,
+    pub doc: String,
+}
+
+/// `abi { ... }`: the stencil ABI the VM declares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Abi {
+    pub doc: String,
+    /// Span of the `abi` keyword.
+    pub span: Span,
+    /// The C text between the braces of `types`, exactly as written.
+    pub types: String,
+    /// Span of the types text (the first character after `{`).
+    pub types_span: Span,
+    pub entry: Entry,
+    /// Threaded arguments, in order.
+    pub args: Vec<ThreadedArg>,
+    pub stack: StackDecl,
+    /// The C type of `ptr` stack values; `void *` (at the `abi` keyword)
+    /// when not declared.
+    pub pointer: CType,
+    /// How many top-of-stack values may be kept in registers.
+    pub cache: u32,
+    pub values: Vec<ValueDecl>,
+    pub exits: Vec<Exit>,
+}
+
+impl Abi {
+    pub fn value(&self, name: &str) -> Option<&ValueDecl> {
+        self.values.iter().find(|v| v.name == name)
+    }
+
+    pub fn exit(&self, name: &str) -> Option<&Exit> {
+        self.exits.iter().find(|e| e.name == name)
+    }
+
+    pub fn arg(&self, name: &str) -> Option<&ThreadedArg> {
+        self.args.iter().find(|a| a.name == name)
+    }
+}
+
+impl ValueDecl {
+    /// The body macro that reads the value: the name uppercased.
+    pub fn macro_name(&self) -> String {
+        self.name.to_ascii_uppercase()
+    }
 }

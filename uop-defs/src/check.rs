@@ -1,33 +1,33 @@
-//! The checks that need a whole parsed file: duplicate names, reserved
-//! names, and whether bodies use exactly the immediates and helpers their
+//! The checks that need a whole parsed file but not the ABI: duplicate
+//! names, reserved names, and whether bodies call exactly the helpers their
 //! clauses declare.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::ast::{Immediate, Span, Uop};
+use crate::ast::{Span, Uop};
 use crate::ctext;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{position, Diagnostic};
 use crate::names;
 use crate::parser::{Clauses, ParsedFile};
 use crate::source::LineIndex;
 
-/// The body identifiers that use each immediate.
-const IMMEDIATE_USES: [(Immediate, &[&str]); 4] = [
-    (Immediate::Oparg, &["OPARG"]),
-    (Immediate::Operand, &["OPERAND", "OPERAND_F64"]),
-    (Immediate::JumpTarget, &["JUMP"]),
-    (Immediate::Deopt, &["DEOPT", "DEOPT_IF"]),
-];
-
-struct Checker<'a> {
-    path: &'a Path,
-    index: &'a LineIndex<'a>,
-    errors: Vec<Diagnostic>,
+pub(crate) struct Checker<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) index: &'a LineIndex<'a>,
+    pub(crate) errors: Vec<Diagnostic>,
 }
 
-impl Checker<'_> {
-    fn error(&mut self, span: &Span, message: String) {
+impl<'a> Checker<'a> {
+    pub(crate) fn new(path: &'a Path, index: &'a LineIndex<'a>) -> Self {
+        Checker {
+            path,
+            index,
+            errors: Vec::new(),
+        }
+    }
+
+    pub(crate) fn error(&mut self, span: &Span, message: String) {
         self.errors.push(Diagnostic::located(
             self.path,
             self.index,
@@ -42,12 +42,11 @@ pub(crate) fn check_file(
     index: &LineIndex<'_>,
     parsed: &ParsedFile,
 ) -> Vec<Diagnostic> {
-    let mut c = Checker {
-        path,
-        index,
-        errors: Vec::new(),
-    };
+    let mut c = Checker::new(path, index);
     let file = &parsed.file;
+    if let (Some(abi), Some(extras)) = (&file.abi, &parsed.abi_extras) {
+        crate::check_abi::check_abi(&mut c, abi, extras);
+    }
     let mut helpers: BTreeMap<&str, &Span> = BTreeMap::new();
     for h in &file.helpers {
         if let Some(why) = names::reserved(&h.name) {
@@ -73,13 +72,7 @@ pub(crate) fn check_file(
             uops.insert(uop.name.as_str(), &uop.span);
         }
         stack_names(&mut c, uop);
-        let body_idents: Vec<(usize, &str)> = ctext::identifiers(
-            index.src(),
-            uop.body_span.offset,
-            uop.body_span.offset + uop.body_span.len,
-        )
-        .collect();
-        immediates(&mut c, clauses, &body_idents);
+        let body_idents = body_identifiers(index, uop);
         calls(&mut c, clauses, &helpers, &body_idents);
     }
     c.errors
@@ -93,8 +86,10 @@ pub(crate) fn duplicate_uop(name: &str, first_path: &Path, first: &Span) -> Stri
     )
 }
 
-fn position(path: &Path, span: &Span) -> String {
-    format!("{}:{}:{}", path.display(), span.line, span.col)
+/// The identifiers of a uop's body with their offsets in the file.
+pub(crate) fn body_identifiers<'s>(index: &LineIndex<'s>, uop: &Uop) -> Vec<(usize, &'s str)> {
+    let start = uop.body_span.offset;
+    ctext::identifiers(index.src(), start, start + uop.body_span.len).collect()
 }
 
 /// Inputs and outputs share one namespace: every stack value is one C
@@ -114,36 +109,6 @@ fn stack_names(c: &mut Checker<'_>, uop: &Uop) {
                 value.name
             );
             c.error(&value.span, message);
-        }
-    }
-}
-
-fn immediates(c: &mut Checker<'_>, clauses: &Clauses, body: &[(usize, &str)]) {
-    for (imm, words) in IMMEDIATE_USES {
-        let first_use = body.iter().find(|(_, w)| words.contains(w));
-        let declared = clauses.uses.iter().find(|(i, _)| *i == imm);
-        match (first_use, declared) {
-            (Some(&(offset, word)), None) if !clauses.uses_unknown => {
-                let span = c.index.span(offset, word.len());
-                let message = format!(
-                    "`{word}` is used, but the uop does not declare `uses {}`",
-                    imm.keyword()
-                );
-                c.error(&span, message);
-            }
-            (None, Some((_, span))) => {
-                let message = format!(
-                    "`uses {}` is declared, but the body never uses {}",
-                    imm.keyword(),
-                    words
-                        .iter()
-                        .map(|w| format!("`{w}`"))
-                        .collect::<Vec<_>>()
-                        .join(" or ")
-                );
-                c.error(span, message);
-            }
-            _ => {}
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Scanning of the C text in bodies and preludes: braces and identifiers,
 //! skipping string and character literals, comments and numbers.
 
+use crate::source::is_line_break;
+
 /// Something the scanner found in C text. Offsets are bytes into the whole
 /// source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,6 +13,8 @@ pub(crate) enum Event {
     },
     Open(usize),
     Close(usize),
+    /// One of `(`, `)`, `[`, `]`, `;` at an offset.
+    Punct(usize, u8),
     /// A literal or comment without its end; `start` is its first character.
     Unterminated {
         what: Unterminated,
@@ -73,11 +77,13 @@ impl<'a> Scanner<'a> {
     fn literal(&mut self, quote: u8) -> bool {
         let mut i = self.pos + 1;
         loop {
-            if i >= self.end || self.bytes[i] == b'\n' {
+            if i >= self.end || is_line_break(self.bytes[i]) {
                 self.pos = i.min(self.end);
                 return false;
             }
             match self.bytes[i] {
+                // A line continuation, over any line break.
+                b'\\' if self.at(i + 1) == b'\r' && self.at(i + 2) == b'\n' => i += 3,
                 // An escape, or a line continuation.
                 b'\\' => i += 2,
                 c if c == quote => {
@@ -94,11 +100,13 @@ impl<'a> Scanner<'a> {
     fn line_comment(&mut self) {
         let mut i = self.pos + 2;
         while i < self.end {
-            if self.bytes[i] == b'\n' {
-                let before = &self.bytes[self.pos..i];
-                let before = before.strip_suffix(b"\r").unwrap_or(before);
-                if !before.ends_with(b"\\") {
+            if is_line_break(self.bytes[i]) {
+                if self.bytes[i - 1] != b'\\' {
                     break;
+                }
+                // Continued: step over the whole break, `\r\n` included.
+                if self.bytes[i] == b'\r' && self.at(i + 1) == b'\n' {
+                    i += 1;
                 }
             }
             i += 1;
@@ -169,6 +177,10 @@ impl Iterator for Scanner<'_> {
                         return Some(Event::Unterminated { what, start });
                     }
                 }
+                b'(' | b')' | b'[' | b']' | b';' => {
+                    self.pos += 1;
+                    return Some(Event::Punct(start, c));
+                }
                 b'0'..=b'9' => self.number(),
                 b'A'..=b'Z' | b'a'..=b'z' | b'_' => {
                     let mut i = start + 1;
@@ -209,12 +221,76 @@ pub(crate) fn block(src: &str, open: usize) -> Block {
             }
             Event::Close(_) => depth -= 1,
             Event::Unterminated { what, start } => problems.push((what, start)),
-            Event::Ident { .. } => {}
+            Event::Ident { .. } | Event::Punct(..) => {}
         }
     }
     Block {
         close: None,
         problems,
+    }
+}
+
+/// The result of scanning a C expression up to its terminating `;`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Expression {
+    /// `Ok` with the offset of the `;` outside every bracket; `Err` with
+    /// where the expression ended without one: a closing bracket or brace
+    /// with nothing open, or the end of the text.
+    pub(crate) end: Result<usize, usize>,
+    /// Unterminated literals and comments inside the expression.
+    pub(crate) problems: Vec<(Unterminated, usize)>,
+}
+
+/// Scans from `start` to the first `;` outside parentheses, brackets and
+/// braces.
+pub(crate) fn expression(src: &str, start: usize) -> Expression {
+    let mut depth = 0usize;
+    let mut problems = Vec::new();
+    for event in Scanner::new(src, start, src.len()) {
+        match event {
+            Event::Punct(at, b';') if depth == 0 => {
+                return Expression {
+                    end: Ok(at),
+                    problems,
+                }
+            }
+            Event::Open(_) | Event::Punct(_, b'(' | b'[') => depth += 1,
+            Event::Close(at) | Event::Punct(at, b')' | b']') => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => {
+                    return Expression {
+                        end: Err(at),
+                        problems,
+                    }
+                }
+            },
+            Event::Unterminated { what, start } => problems.push((what, start)),
+            Event::Ident { .. } | Event::Punct(..) => {}
+        }
+    }
+    Expression {
+        end: Err(src.len()),
+        problems,
+    }
+}
+
+/// Whether C text holds nothing but whitespace and comments.
+pub(crate) fn is_blank(text: &str) -> bool {
+    let mut rest = text.trim_start();
+    loop {
+        if let Some(comment) = rest.strip_prefix("/*") {
+            match comment.find("*/") {
+                Some(end) => rest = comment[end + 2..].trim_start(),
+                None => return true,
+            }
+        } else if let Some(comment) = rest.strip_prefix("//") {
+            match comment.find(['\n', '\r']) {
+                Some(end) => rest = comment[end..].trim_start(),
+                None => return true,
+            }
+        } else {
+            return rest.is_empty();
+        }
     }
 }
 
@@ -251,6 +327,16 @@ mod tests {
     }
 
     #[test]
+    fn lone_carriage_returns_end_comments_and_literals() {
+        assert_eq!(idents("// x\ry\r// \\\rz\rw"), ["y", "w"]);
+        assert_eq!(idents("// x \\\r\n y\r\nz"), ["z"]);
+        let text = "{ s = \"abc\r t = '\\\r\n'\r}";
+        let b = block(text, 0);
+        assert_eq!(b.close, Some(text.len() - 1));
+        assert_eq!(b.problems, [(Unterminated::String, 6)]);
+    }
+
+    #[test]
     fn block_finds_the_matching_brace() {
         let text = "{ if (x) { s = \"}\"; } /* } */ }\nrest";
         let b = block(text, 0);
@@ -267,6 +353,29 @@ mod tests {
             b.problems,
             [(Unterminated::String, 6), (Unterminated::Char, 16)]
         );
+    }
+
+    #[test]
+    fn expression_ends_at_the_outer_semicolon() {
+        let text = "f(a; b)[\";\"] + /* ; */ x ; rest";
+        let e = expression(text, 0);
+        assert_eq!(e.end, Ok(text.find(" ; rest").unwrap() + 1));
+        assert!(e.problems.is_empty());
+        // A closer with nothing open ends it without a `;`.
+        let text = "a + (b) }";
+        assert_eq!(expression(text, 0).end, Err(text.len() - 1));
+        assert_eq!(expression("a + (b;", 0).end, Err(7));
+        let e = expression("\"a;\n;", 0);
+        assert_eq!(e.end, Ok(4));
+        assert_eq!(e.problems, [(Unterminated::String, 0)]);
+    }
+
+    #[test]
+    fn blank_text_is_whitespace_and_comments() {
+        assert!(is_blank(" /* a */ // b\n\t/* c"));
+        assert!(is_blank(""));
+        assert!(!is_blank("/* a */ x"));
+        assert!(!is_blank("// a\rx"));
     }
 
     #[test]

@@ -42,7 +42,7 @@ impl Diagnostic {
     pub(crate) fn located(path: &Path, index: &LineIndex<'_>, span: Span, message: String) -> Self {
         let line_text = index.line_text(span.line).to_string();
         let text = index.text(&span);
-        let marker_width = if text.contains('\n') {
+        let marker_width = if text.contains(['\n', '\r']) {
             1
         } else {
             text.chars().count().max(1)
@@ -107,6 +107,11 @@ impl fmt::Display for Diagnostic {
             .collect();
         write!(f, "{pad} | {indent}{}", "^".repeat(loc.marker_width))
     }
+}
+
+/// `path:line:col` of a span, to name where something was first declared.
+pub(crate) fn position(path: &Path, span: &Span) -> String {
+    format!("{}:{}:{}", path.display(), span.line, span.col)
 }
 
 /// Every error found in one or more `.uop` files, in file order and, within

@@ -1,6 +1,7 @@
 //! Tokens of the `.uop` language outside C text.
 
 use crate::ctext::Unterminated;
+use crate::source::is_line_break;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -18,6 +19,12 @@ pub(crate) enum Kind {
     DashDash,
     /// `->`, before a helper's return type.
     Arrow,
+    /// `*`, in a C type of the ABI.
+    Star,
+    /// `=`, before a threaded argument's initialiser.
+    Eq,
+    /// Digits, with any letters that follow them (`8`, `3x`).
+    Number,
     /// A character that starts no token.
     Unknown,
     Eof,
@@ -68,7 +75,7 @@ impl<'a> Lexer<'a> {
             if rest.first().is_some_and(u8::is_ascii_whitespace) {
                 self.pos += 1;
             } else if rest.starts_with(b"//") && !is_doc(rest) {
-                self.pos += rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
+                self.pos += line_len(rest);
             } else if rest.starts_with(b"/*") {
                 match rest[2..].windows(2).position(|w| w == b"*/") {
                     Some(i) => self.pos += 2 + i + 2,
@@ -89,10 +96,7 @@ impl<'a> Lexer<'a> {
         let rest = self.rest();
         let (kind, len) = match rest {
             [] => (Kind::Eof, 0),
-            _ if is_doc(rest) => (
-                Kind::Doc,
-                rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len()),
-            ),
+            _ if is_doc(rest) => (Kind::Doc, line_len(rest)),
             [b'-', b'-', ..] => (Kind::DashDash, 2),
             [b'-', b'>', ..] => (Kind::Arrow, 2),
             [b'(', ..] => (Kind::LParen, 1),
@@ -102,12 +106,10 @@ impl<'a> Lexer<'a> {
             [b',', ..] => (Kind::Comma, 1),
             [b':', ..] => (Kind::Colon, 1),
             [b';', ..] => (Kind::Semi, 1),
-            [c, ..] if c.is_ascii_alphabetic() || *c == b'_' => (
-                Kind::Ident,
-                rest.iter()
-                    .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
-                    .unwrap_or(rest.len()),
-            ),
+            [b'*', ..] => (Kind::Star, 1),
+            [b'=', ..] => (Kind::Eq, 1),
+            [c, ..] if c.is_ascii_digit() => (Kind::Number, word_len(rest)),
+            [c, ..] if c.is_ascii_alphabetic() || *c == b'_' => (Kind::Ident, word_len(rest)),
             _ => {
                 let c = self.src[start..].chars().next().map_or(1, char::len_utf8);
                 (Kind::Unknown, c)
@@ -120,6 +122,20 @@ impl<'a> Lexer<'a> {
             end: start + len,
         }
     }
+}
+
+/// Length of the run of letters, digits and `_` that starts `rest`.
+fn word_len(rest: &[u8]) -> usize {
+    rest.iter()
+        .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+        .unwrap_or(rest.len())
+}
+
+/// Length of `rest` up to its first line break.
+fn line_len(rest: &[u8]) -> usize {
+    rest.iter()
+        .position(|&c| is_line_break(c))
+        .unwrap_or(rest.len())
 }
 
 /// `///` starts a doc comment; `////` is a plain comment, as in Rust.
@@ -145,7 +161,8 @@ mod tests {
 
     #[test]
     fn tokens_comments_and_docs() {
-        let src = "/// doc\n// plain\n//// plain\n/* block */ uop a_1(x: f64 -- y) -> ; @é";
+        let src =
+            "/// doc\n// plain\n//// plain\n/* block */ uop a_1(x: f64 -- y) -> ; @é * = 8 12u";
         assert_eq!(
             kinds(src),
             [
@@ -163,6 +180,23 @@ mod tests {
                 (Kind::Semi, ";"),
                 (Kind::Unknown, "@"),
                 (Kind::Unknown, "é"),
+                (Kind::Star, "*"),
+                (Kind::Eq, "="),
+                (Kind::Number, "8"),
+                (Kind::Number, "12u"),
+            ]
+        );
+    }
+
+    #[test]
+    fn comments_end_at_a_lone_carriage_return() {
+        let src = "// plain\ruop /// doc\ra\r\n";
+        assert_eq!(
+            kinds(src),
+            [
+                (Kind::Ident, "uop"),
+                (Kind::Doc, "/// doc"),
+                (Kind::Ident, "a")
             ]
         );
     }

@@ -1,8 +1,12 @@
 //! Syntax: tokens and C text to the AST, recovering after errors.
 
+mod abi;
+
 use std::path::Path;
 
-use crate::ast::{Helper, Immediate, Span, StackValue, Uop, UopFile, ValueType};
+pub(crate) use abi::{duplicate_abi, AbiExtras};
+
+use crate::ast::{Helper, Span, StackValue, Uop, UopFile, ValueType};
 use crate::ctext;
 use crate::diagnostic::Diagnostic;
 use crate::lexer::{Kind, Lexer, Token};
@@ -12,11 +16,8 @@ use crate::source::LineIndex;
 /// written.
 #[derive(Debug, Default)]
 pub(crate) struct Clauses {
-    /// Declared immediates with the span of their first keyword.
-    pub(crate) uses: Vec<(Immediate, Span)>,
-    /// A `uses` entry was not an immediate; usage checks would only repeat
-    /// that error.
-    pub(crate) uses_unknown: bool,
+    /// Names in `uses` with their spans, first occurrences only.
+    pub(crate) uses: Vec<(String, Span)>,
     /// Helper names with their spans, first occurrences only.
     pub(crate) calls: Vec<(String, Span)>,
 }
@@ -25,6 +26,11 @@ pub(crate) struct Clauses {
 pub(crate) struct ParsedFile {
     pub(crate) file: UopFile,
     pub(crate) clauses: Vec<Clauses>,
+    /// What the checks of `file.abi` need beyond the AST.
+    pub(crate) abi_extras: Option<AbiExtras>,
+    /// The file has an `abi` keyword where an item starts, even if the
+    /// item did not parse: a missing ABI would then be a repeated error.
+    pub(crate) abi_started: bool,
 }
 
 /// Parses a whole file, reporting every syntax error.
@@ -45,8 +51,11 @@ pub(crate) fn parse_file(
             prelude: String::new(),
             helpers: Vec::new(),
             uops: Vec::new(),
+            abi: None,
         },
         clauses: Vec::new(),
+        abi_extras: None,
+        abi_started: false,
     };
     while p.peek().kind != Kind::Eof {
         if p.item().is_err() {
@@ -59,6 +68,8 @@ pub(crate) fn parse_file(
     let parsed = ParsedFile {
         file: p.file,
         clauses: p.clauses,
+        abi_extras: p.abi_extras,
+        abi_started: p.abi_started,
     };
     (parsed, p.errors)
 }
@@ -75,9 +86,11 @@ struct Parser<'a> {
     errors: Vec<Diagnostic>,
     file: UopFile,
     clauses: Vec<Clauses>,
+    abi_extras: Option<AbiExtras>,
+    abi_started: bool,
 }
 
-const ITEM_KEYWORDS: [&str; 3] = ["uop", "helper", "prelude"];
+const ITEM_KEYWORDS: [&str; 4] = ["uop", "helper", "prelude", "abi"];
 
 impl<'a> Parser<'a> {
     fn peek(&mut self) -> Token {
@@ -166,10 +179,16 @@ impl<'a> Parser<'a> {
         if self.is_keyword("uop") {
             return self.uop(&docs);
         }
+        if self.is_keyword("abi") {
+            return self.abi(&docs);
+        }
         let t = self.peek();
         let at_item = t.kind == Kind::Eof || ITEM_KEYWORDS.iter().any(|k| self.is_keyword(k));
         if let (Some(&first), true) = (docs.first(), at_item) {
-            self.error_at(first, "doc comment is not followed by a uop".to_string());
+            self.error_at(
+                first,
+                "doc comment is not followed by a uop or an `abi` item".to_string(),
+            );
         }
         if self.is_keyword("helper") {
             self.helper()
@@ -182,7 +201,7 @@ impl<'a> Parser<'a> {
             self.bump();
             Err(Fatal)
         } else {
-            Err(self.unexpected("`uop`, `helper` or `prelude`"))
+            Err(self.unexpected("`uop`, `helper`, `prelude` or `abi`"))
         }
     }
 
@@ -232,13 +251,11 @@ impl<'a> Parser<'a> {
         let open = self.expect(Kind::LParen, "`(`")?;
         let (inputs, outputs) = self.stack_effect(open)?;
         let mut clauses = Clauses::default();
-        let mut immediates = Vec::new();
         loop {
             if self.is_keyword("uses") {
                 self.bump();
-                for t in self.names("immediate")? {
-                    self.immediate(t, &mut clauses, &mut immediates);
-                }
+                let names = self.names("value name")?;
+                self.uses_list(&names, &mut clauses.uses);
             } else if self.is_keyword("calls") {
                 self.bump();
                 for t in self.names("helper name")? {
@@ -258,18 +275,13 @@ impl<'a> Parser<'a> {
         let lbrace = self.bump();
         let name_text = self.text(name);
         let (start, close) = self.c_text(lbrace, &format!("the body of uop `{name_text}`"))?;
-        immediates.sort();
-        let doc = docs
-            .iter()
-            .map(|&t| doc_text(self.text(t)))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let doc = self.doc(docs);
         self.file.uops.push(Uop {
             name: name_text.to_string(),
             doc,
             inputs,
             outputs,
-            immediates,
+            uses: clauses.uses.iter().map(|(n, _)| n.clone()).collect(),
             calls: clauses.calls.iter().map(|(n, _)| n.clone()).collect(),
             body: self.src[start..close].to_string(),
             body_span: self.index.span(start, close - start),
@@ -279,33 +291,25 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    /// One `uses` entry.
-    fn immediate(&mut self, t: Token, clauses: &mut Clauses, immediates: &mut Vec<Immediate>) {
-        let word = self.text(t);
-        let known = [
-            Immediate::Oparg,
-            Immediate::Operand,
-            Immediate::JumpTarget,
-            Immediate::Deopt,
-        ];
-        match known.into_iter().find(|i| i.keyword() == word) {
-            None => {
-                clauses.uses_unknown = true;
-                self.error_at(
-                    t,
-                    format!(
-                        "unknown immediate `{word}`; expected `oparg`, `operand`, `jump_target` or `deopt`"
-                    ),
-                );
-            }
-            Some(imm) if immediates.contains(&imm) => {
-                self.error_at(t, format!("immediate `{word}` is listed twice"));
-            }
-            Some(imm) => {
-                immediates.push(imm);
-                clauses.uses.push((imm, self.span(t)));
+    /// Adds the names of one `uses` clause to `uses`; which names the ABI
+    /// knows is checked once the ABI is known.
+    fn uses_list(&mut self, names: &[Token], uses: &mut Vec<(String, Span)>) {
+        for &t in names {
+            let name = self.text(t);
+            if uses.iter().any(|(n, _)| n == name) {
+                self.error_at(t, format!("value `{name}` is listed twice in `uses`"));
+            } else {
+                uses.push((name.to_string(), self.span(t)));
             }
         }
+    }
+
+    /// The text of `///` lines, joined with `\n`.
+    fn doc(&self, docs: &[Token]) -> String {
+        docs.iter()
+            .map(|&t| doc_text(self.text(t)))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// `IDENT (',' IDENT)*`

@@ -2,14 +2,18 @@
 
 use std::path::Path;
 
-use uop_defs::{load_dir, Immediate, UopFile, ValueType};
+use uop_defs::{load_dir, Defs, ExitStack, UopFile, ValueSource, ValueType, ValueWidth};
 
-fn defs() -> Vec<UopFile> {
+fn load() -> Defs {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("defs");
     match load_dir(&dir) {
-        Ok(files) => files,
+        Ok(defs) => defs,
         Err(e) => panic!("defs/ has errors:\n{e}"),
     }
+}
+
+fn defs() -> Vec<UopFile> {
+    load().files
 }
 
 fn names(file: &UopFile) -> Vec<&str> {
@@ -26,6 +30,7 @@ fn files_in_name_order() {
     assert_eq!(
         names,
         [
+            "abi.uop",
             "control.uop",
             "float.uop",
             "int.uop",
@@ -41,8 +46,9 @@ fn files_in_name_order() {
 #[test]
 fn uop_names_and_order() {
     let files = defs();
+    assert!(files[0].uops.is_empty());
     assert_eq!(
-        names(&files[0]),
+        names(&files[1]),
         [
             "jump",
             "branch_if_zero",
@@ -52,7 +58,7 @@ fn uop_names_and_order() {
         ]
     );
     assert_eq!(
-        names(&files[1]),
+        names(&files[2]),
         [
             "add_f64",
             "sub_f64",
@@ -66,7 +72,7 @@ fn uop_names_and_order() {
         ]
     );
     assert_eq!(
-        names(&files[2]),
+        names(&files[3]),
         [
             "add_i64",
             "sub_i64",
@@ -91,7 +97,7 @@ fn uop_names_and_order() {
         ]
     );
     assert_eq!(
-        names(&files[3]),
+        names(&files[4]),
         [
             "load_heap",
             "store_heap",
@@ -101,7 +107,7 @@ fn uop_names_and_order() {
         ]
     );
     assert_eq!(
-        names(&files[4]),
+        names(&files[5]),
         [
             "nop",
             "push_i64",
@@ -182,32 +188,31 @@ fn stack_effects_match_the_uop_set() {
 }
 
 #[test]
-fn immediates_helpers_and_docs() {
+fn values_helpers_and_docs() {
     let files = defs();
     let all: Vec<_> = files.iter().flat_map(|f| &f.uops).collect();
     let uop = |name: &str| *all.iter().find(|u| u.name == name).unwrap();
-    use Immediate::*;
-    let expect: &[(&str, &[Immediate])] = &[
+    let expect: &[(&str, &[&str])] = &[
         ("nop", &[]),
-        ("push_i64", &[Operand]),
-        ("push_small", &[Oparg]),
-        ("push_f64", &[Operand]),
-        ("load_local", &[Oparg]),
-        ("store_local", &[Oparg]),
-        ("inc_local", &[Oparg]),
-        ("add_i64", &[Deopt]),
-        ("div_i64", &[Deopt]),
-        ("add_imm", &[Oparg]),
+        ("push_i64", &["operand"]),
+        ("push_small", &["oparg"]),
+        ("push_f64", &["operand"]),
+        ("load_local", &["oparg"]),
+        ("store_local", &["oparg"]),
+        ("inc_local", &["oparg"]),
+        ("add_i64", &["deopt_target"]),
+        ("div_i64", &["deopt_target"]),
+        ("add_imm", &["oparg"]),
         ("hash_i64", &[]),
-        ("guard_nonneg", &[Deopt]),
-        ("f64_to_i64", &[Deopt]),
-        ("jump", &[JumpTarget]),
-        ("branch_if_lt", &[JumpTarget]),
+        ("guard_nonneg", &["deopt_target"]),
+        ("f64_to_i64", &["deopt_target"]),
+        ("jump", &["jump_target"]),
+        ("branch_if_lt", &["jump_target"]),
         ("return", &[]),
-        ("store_ptr", &[Deopt]),
+        ("store_ptr", &["deopt_target"]),
     ];
-    for (name, imms) in expect {
-        assert_eq!(uop(name).immediates, *imms, "{name}");
+    for (name, uses) in expect {
+        assert_eq!(uop(name).uses, *uses, "{name}");
     }
     assert_eq!(uop("hash_i64").calls, ["vm_hash"]);
     assert_eq!(uop("sqrt_f64").calls, ["vm_sqrt"]);
@@ -217,14 +222,91 @@ fn immediates_helpers_and_docs() {
         .all(|u| u.calls.is_empty()));
     assert!(all.iter().all(|u| !u.doc.is_empty()), "every uop has a doc");
 
-    let int = &files[2];
+    let int = &files[3];
     assert_eq!(int.helpers.len(), 1);
     assert_eq!(int.helpers[0].name, "vm_hash");
     assert_eq!(int.helpers[0].params, [ValueType::I64, ValueType::I64]);
     assert_eq!(int.helpers[0].ret, ValueType::I64);
-    let float = &files[1];
+    let float = &files[2];
     assert_eq!(float.helpers[0].name, "vm_sqrt");
     assert_eq!(float.helpers[0].params, [ValueType::F64]);
     assert_eq!(float.helpers[0].ret, ValueType::F64);
-    assert!(files[3].prelude.contains("heap_index_ok"));
+    assert!(files[4].prelude.contains("heap_index_ok"));
+}
+
+/// The reference ABI declares what the C templates used to hard-code.
+#[test]
+fn reference_abi() {
+    let defs = load();
+    assert_eq!(defs.abi_path.file_name().unwrap(), "abi.uop");
+    let abi = &defs.abi;
+    assert_eq!(abi.doc, "The reference VM's stencil ABI.");
+    let params: Vec<_> = abi
+        .entry
+        .params
+        .iter()
+        .map(|p| (p.ty.text.as_str(), p.name.as_str()))
+        .collect();
+    assert_eq!(params, [("vm_frame *", "frame"), ("int64_t *", "sp")]);
+    assert_eq!(abi.entry.ret.text, "int64_t");
+    let args: Vec<_> = abi
+        .args
+        .iter()
+        .map(|a| (a.name.as_str(), a.ty.text.as_str(), a.init.as_str()))
+        .collect();
+    assert_eq!(
+        args,
+        [("frame", "vm_frame *", "frame"), ("sp", "int64_t *", "sp")]
+    );
+    assert_eq!(
+        (abi.stack.arg.as_str(), abi.stack.slot.text.as_str()),
+        ("sp", "int64_t")
+    );
+    assert_eq!(abi.pointer.text, "int64_t *");
+    assert_eq!(abi.cache, 0);
+    let values: Vec<_> = abi
+        .values
+        .iter()
+        .map(|v| (v.name.as_str(), v.width, v.source))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            ("oparg", ValueWidth::U32, ValueSource::PerOp),
+            ("operand", ValueWidth::U64, ValueSource::PerOp),
+            ("deopt_target", ValueWidth::U64, ValueSource::PerOp),
+        ]
+    );
+    let exits: Vec<_> = abi
+        .exits
+        .iter()
+        .map(|e| (e.name.as_str(), e.params.clone(), e.stack, e.uses.clone()))
+        .collect();
+    assert_eq!(
+        exits,
+        [
+            (
+                "DEOPT",
+                vec![],
+                ExitStack::KeepsInputs,
+                vec!["deopt_target".to_string()]
+            ),
+            (
+                "RETURN",
+                vec!["v".to_string()],
+                ExitStack::PopsInputs,
+                vec![]
+            ),
+        ]
+    );
+    for needed in [
+        "typedef struct vm_frame",
+        "#define AS_F64(i)",
+        "#define AS_I64(d)",
+        "#define FRAME frame",
+        "#define OPERAND_F64 AS_F64(OPERAND)",
+        "#define DEOPT_IF(c)",
+    ] {
+        assert!(abi.types.contains(needed), "{needed}");
+    }
 }

@@ -1,12 +1,22 @@
 //! The exact text of rendered errors.
 
+mod common;
+
 use std::path::Path;
 
-use uop_defs::parse;
+use uop_defs::{parse, parse_with_abi};
 
 /// The rendered errors of `src`, which must not parse.
 fn errors(src: &str) -> String {
     match parse(Path::new("defs/t.uop"), src) {
+        Ok(_) => panic!("expected errors"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// The rendered errors of `src` checked against the test ABI.
+fn abi_errors(src: &str) -> String {
+    match parse_with_abi(Path::new("defs/t.uop"), src, &common::abi()) {
         Ok(_) => panic!("expected errors"),
         Err(e) => e.to_string(),
     }
@@ -27,11 +37,11 @@ error: duplicate uop `nop` (first defined at defs/t.uop:1:5)
 }
 
 #[test]
-fn undeclared_immediate_points_at_first_use() {
+fn undeclared_value_points_at_first_use() {
     let src =
         "/// Pushes the oparg.\nuop push_small( -- v) {\n    v = OPARG;\n    v += OPARG;\n}\n";
     assert_eq!(
-        errors(src),
+        abi_errors(src),
         "\
 error: `OPARG` is used, but the uop does not declare `uses oparg`
  --> defs/t.uop:3:9
@@ -42,16 +52,16 @@ error: `OPARG` is used, but the uop does not declare `uses oparg`
 }
 
 #[test]
-fn declared_unused_immediate_points_at_keyword() {
-    let src = "uop neg(a -- r) uses oparg, deopt {\n    r = -a + OPARG;\n}\n";
+fn declared_unused_value_points_at_its_name() {
+    let src = "uop neg(a -- r) uses oparg, deopt_target {\n    r = -a + OPARG;\n}\n";
     assert_eq!(
-        errors(src),
+        abi_errors(src),
         "\
-error: `uses deopt` is declared, but the body never uses `DEOPT` or `DEOPT_IF`
+error: `uses deopt_target` is declared, but the body never uses `DEOPT_TARGET` or exit `DEOPT` (nor a name that starts with `DEOPT_TARGET_` or `DEOPT_`)
  --> defs/t.uop:1:29
   |
-1 | uop neg(a -- r) uses oparg, deopt {
-  |                             ^^^^^"
+1 | uop neg(a -- r) uses oparg, deopt_target {
+  |                             ^^^^^^^^^^^^"
     );
 }
 
@@ -198,7 +208,7 @@ uop c( -- r) {
     r = OPERAND;
 }
 ";
-    let rendered = errors(src);
+    let rendered = abi_errors(src);
     assert_eq!(
         rendered,
         "\
@@ -208,7 +218,7 @@ error: expected `,` between stack values, found `y`
 2 | uop a(x y -- r) { r = x; }
   |         ^
 
-error: unknown immediate `opargs`; expected `oparg`, `operand`, `jump_target` or `deopt`
+error: unknown value `opargs` in `uses`; the ABI declares `oparg`, `operand`, `deopt_target` (and the built-in `jump_target`)
  --> defs/t.uop:4:18
   |
 4 | uop b( -- ) uses opargs { }
@@ -220,7 +230,7 @@ error: `OPERAND` is used, but the uop does not declare `uses operand`
 7 |     r = OPERAND;
   |         ^^^^^^^"
     );
-    let errors = parse(Path::new("defs/t.uop"), src).unwrap_err();
+    let errors = parse_with_abi(Path::new("defs/t.uop"), src, &common::abi()).unwrap_err();
     assert_eq!(errors.len(), 3);
     let lines: Vec<_> = errors.iter().map(|d| d.span().unwrap().line).collect();
     assert_eq!(lines, [2, 4, 7]);
@@ -250,7 +260,7 @@ error: expected `->`, found `i64`
 2 | helper h(i64) i64;
   |               ^^^
 
-error: expected `uop`, `helper` or `prelude`, found `garbage`
+error: expected `uop`, `helper`, `prelude` or `abi`, found `garbage`
  --> defs/t.uop:4:1
   |
 4 | garbage { uop inside_c_text( -- ) {} }
@@ -290,7 +300,7 @@ fn doc_comment_without_uop_and_tabs_keep_alignment() {
     assert_eq!(
         errors(src),
         "\
-error: doc comment is not followed by a uop
+error: doc comment is not followed by a uop or an `abi` item
  --> defs/t.uop:1:1
   |
 1 | /// Orphan.
@@ -306,14 +316,14 @@ error: expected uop name, found `$`
 
 #[test]
 fn wide_line_numbers_widen_the_gutter() {
-    let src = format!("{}uop x(a -- b) uses deopt {{ b = a; }}\n", "\n".repeat(11));
+    let src = format!("{}uop x(a -- b) uses oparg {{ b = a; }}\n", "\n".repeat(11));
     assert_eq!(
-        errors(&src),
+        abi_errors(&src),
         "\
-error: `uses deopt` is declared, but the body never uses `DEOPT` or `DEOPT_IF`
+error: `uses oparg` is declared, but the body never uses `OPARG` (nor a name that starts with `OPARG_`)
   --> defs/t.uop:12:20
    |
-12 | uop x(a -- b) uses deopt { b = a; }
+12 | uop x(a -- b) uses oparg { b = a; }
    |                    ^^^^^"
     );
 }
@@ -331,4 +341,32 @@ fn diagnostics_accessors_and_debug() {
     assert_eq!(format!("{errors:?}"), errors.to_string());
     let boxed: Box<dyn std::error::Error> = Box::new(errors);
     assert!(boxed.to_string().starts_with("error: expected uop name"));
+}
+
+#[test]
+fn carriage_return_only_lines_are_numbered_and_shown() {
+    let src = "// Old Mac OS line endings.\r/// Doc.\ruop add(a b -- r) {\r    r = a + b;\r}\r";
+    assert_eq!(
+        errors(src),
+        "\
+error: expected `,` between stack values, found `b`
+ --> defs/t.uop:3:11
+  |
+3 | uop add(a b -- r) {
+  |           ^"
+    );
+}
+
+#[test]
+fn unterminated_literal_ends_at_a_lone_carriage_return() {
+    let src = "uop s( -- ) {\r    const char *t = \"ab;\r}\r";
+    assert_eq!(
+        errors(src),
+        "\
+error: unterminated string literal
+ --> defs/t.uop:2:21
+  |
+2 |     const char *t = \"ab;
+  |                     ^"
+    );
 }

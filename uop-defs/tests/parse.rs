@@ -1,8 +1,10 @@
 //! The AST of valid `.uop` text.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use uop_defs::{parse, Immediate, UopFile, ValueType};
+use uop_defs::{parse, parse_with_abi, UopFile, ValueType};
 
 fn parse_ok(src: &str) -> UopFile {
     match parse(Path::new("t.uop"), src) {
@@ -70,35 +72,41 @@ fn docs_attach_to_the_next_uop() {
     assert_eq!(file.uops[1].doc, "");
 }
 
+fn parse_checked(src: &str) -> UopFile {
+    match parse_with_abi(Path::new("t.uop"), src, &common::abi()) {
+        Ok(file) => file,
+        Err(e) => panic!("unexpected errors:\n{e}"),
+    }
+}
+
 #[test]
-fn clauses_are_sorted_and_merged() {
+fn clauses_keep_declaration_order_and_merge() {
     let src = "helper h1(i64) -> i64;\nhelper h2() -> f64;\n\
-               uop u(a -- r) uses operand, deopt calls h2, h1 uses oparg jump_target_is_not_here {}";
+               uop u(a -- r) uses operand, deopt_target calls h2, h1 uses oparg jump_target_is_not_here {}";
     // `jump_target_is_not_here` is not a clause: the uop needs `{` there.
     assert!(parse(Path::new("t.uop"), src).is_err());
 
     let src = "helper h1(i64) -> i64;\nhelper h2() -> f64;\n\
-               uop u(a -- r) uses operand, deopt calls h2, h1 uses oparg {\n\
+               uop u(a -- r) uses operand, deopt_target calls h2, h1 uses oparg {\n\
                DEOPT_IF(a < 0); r = h1(a) + (int64_t)h2() + OPARG + (int64_t)OPERAND;\n}";
-    let file = parse_ok(src);
+    let file = parse_checked(src);
     let uop = &file.uops[0];
-    assert_eq!(
-        uop.immediates,
-        [Immediate::Oparg, Immediate::Operand, Immediate::Deopt]
-    );
-    assert!(uop.uses(Immediate::Deopt));
-    assert!(!uop.uses(Immediate::JumpTarget));
+    assert_eq!(uop.uses, ["operand", "deopt_target", "oparg"]);
+    assert!(uop.uses("deopt_target"));
+    assert!(!uop.uses("jump_target"));
+    // Without an ABI the names are recorded, not checked.
+    assert_eq!(parse_ok(src).uops[0].uses, uop.uses);
     assert_eq!(uop.calls, ["h2", "h1"]);
 }
 
 #[test]
 fn every_usage_spelling_counts() {
-    let src = "uop u( -- r: f64) uses operand, jump_target, deopt {\n\
+    let src = "uop u( -- r: f64) uses operand, jump_target, deopt_target {\n\
                if (OPERAND_F64 > 0) { DEOPT(); } if (r) JUMP(); r = 0;\n}";
-    let file = parse_ok(src);
+    let file = parse_checked(src);
     assert_eq!(
-        file.uops[0].immediates,
-        [Immediate::Operand, Immediate::JumpTarget, Immediate::Deopt]
+        file.uops[0].uses,
+        ["operand", "jump_target", "deopt_target"]
     );
 }
 
@@ -140,8 +148,8 @@ fn identifiers_in_literals_and_comments_are_not_usage() {
     // Neither the string nor the comments use an immediate or a helper.
     let src = "helper h() -> i64;\n\
                uop u( -- ) { const char *s = \"OPARG h\"; (void)s; /* DEOPT() */ // JUMP()\n}";
-    let file = parse_ok(src);
-    assert!(file.uops[0].immediates.is_empty());
+    let file = parse_checked(src);
+    assert!(file.uops[0].uses.is_empty());
 }
 
 #[test]

@@ -14,7 +14,7 @@ helper vm_hash(i64, i64) -> i64;
 
 /// Doc line one.
 /// Doc line two.
-uop first(a, b: f64 -- r: ptr, s) uses oparg, deopt calls vm_hash {
+uop first(a, b: f64 -- r: ptr, s) uses oparg, deopt_target calls vm_hash {
     const char *brace = "}{";
     DEOPT_IF(b != b);
     r = (int64_t *)0;
@@ -36,7 +36,8 @@ fn assert_sane(src: &str, errors: &Diagnostics) {
             "{span:?} outside input"
         );
         assert!(span.line >= 1 && span.col >= 1);
-        let lines = src.split('\n').count() as u32;
+        // `\n`, `\r\n` and a lone `\r` each end a line.
+        let lines = src.replace("\r\n", "\n").split(['\n', '\r']).count() as u32;
         assert!(span.line <= lines, "{span:?} past the last line");
         assert!(d.to_string().starts_with("error: "));
     }
@@ -100,7 +101,7 @@ fn random_token_soup() {
     let pieces = [
         "uop", "helper", "prelude", "uses", "calls", "oparg", "deopt", "x", "i64", "f64", "ptr",
         "(", ")", "{", "}", ",", ":", ";", "--", "->", "-", "///d\n", "//c\n", "/*", "*/", "\"",
-        "'", "\\", "\n", " ", "\t", "OPARG", "DEOPT_IF", "é", "\r\n", "0x1p-3",
+        "'", "\\", "\n", " ", "\t", "OPARG", "DEOPT_IF", "é", "\r\n", "\r", "0x1p-3",
     ];
     let mut rng = Rng(42);
     for _ in 0..3000 {
@@ -123,6 +124,132 @@ fn random_edits_of_a_valid_file() {
                     text.remove(at);
                 }
                 1 => text.insert(at, ['{', '}', '"', '\'', ',', '-', '/', '*'][rng.below(8)]),
+                _ => {
+                    let other = rng.below(text.len());
+                    text.swap(at, other);
+                }
+            }
+        }
+        check_any(&text.into_iter().collect::<String>());
+    }
+}
+
+/// An abi item touching every statement, and a uop checked against it.
+const VALID_ABI: &str = r#"/// The ABI.
+abi {
+    /// Types.
+    types {
+        #define OPERAND_F64 ((double)OPERAND) /* } */
+        typedef struct f { int64_t *sp; } f;
+    }
+    entry(struct f *frame, int64_t **sp) -> int64_t;
+    /// The frame.
+    arg frame: struct f * = frame;
+    arg sp: int64_t * = *sp + (";" [0] - ';');
+    stack sp: int64_t;
+    pointer const int64_t *;
+    cache 2;
+    value oparg: u32 per_op;
+    value table: u64 per_trace;
+    exit DEOPT(a, b) keeps inputs uses oparg { return (a) + (b) + OPARG; }
+    exit RETURN(v) pops inputs { return v; }
+}
+
+uop u(a -- r) uses table {
+    r = a + (int64_t)TABLE;
+    if (r) RETURN(r);
+}
+"#;
+
+#[test]
+fn valid_abi_parses() {
+    let file = parse(Path::new("a.uop"), VALID_ABI).unwrap();
+    assert_eq!(file.abi.unwrap().exits.len(), 2);
+}
+
+#[test]
+fn every_truncation_of_an_abi_is_ok_or_sane_errors() {
+    for end in (0..=VALID_ABI.len()).filter(|&i| VALID_ABI.is_char_boundary(i)) {
+        let src = &VALID_ABI[..end];
+        if let Err(errors) = parse(Path::new("a.uop"), src) {
+            assert_sane(src, &errors);
+        }
+    }
+}
+
+#[test]
+fn random_abi_token_soup() {
+    let pieces = [
+        "abi",
+        "types",
+        "entry",
+        "arg",
+        "stack",
+        "pointer",
+        "cache",
+        "value",
+        "exit",
+        "keeps",
+        "pops",
+        "inputs",
+        "uses",
+        "u32",
+        "u64",
+        "per_op",
+        "per_trace",
+        "X",
+        "x",
+        "int",
+        "*",
+        "=",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        ":",
+        ";",
+        "->",
+        "9",
+        "99999999999",
+        "///d\n",
+        "//c\n",
+        "/*",
+        "*/",
+        "\"",
+        "'",
+        "\n",
+        " ",
+        "uop",
+        "--",
+        "X_Y",
+        "é",
+        "\r",
+    ];
+    let mut rng = Rng(1234);
+    for _ in 0..3000 {
+        let n = rng.below(50);
+        let src: String = (0..n).map(|_| pieces[rng.below(pieces.len())]).collect();
+        check_any(&format!("abi {{ {src}"));
+        check_any(&src);
+    }
+}
+
+#[test]
+fn random_edits_of_an_abi() {
+    let mut rng = Rng(99);
+    let chars: Vec<char> = VALID_ABI.chars().collect();
+    for _ in 0..2000 {
+        let mut text = chars.clone();
+        for _ in 0..1 + rng.below(3) {
+            let at = rng.below(text.len());
+            match rng.below(3) {
+                0 => {
+                    text.remove(at);
+                }
+                1 => text.insert(at, ['{', '}', '(', ')', ';', '=', '*', ':'][rng.below(8)]),
                 _ => {
                     let other = rng.below(text.len());
                     text.swap(at, other);

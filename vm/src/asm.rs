@@ -17,6 +17,9 @@
 //! when its stencil table entry says it uses one. An integer operand of a
 //! uop whose only output is an `f64` means that number as a double; a float
 //! operand of a uop whose only output is an integer or pointer is an error.
+//!
+//! `.locals` is at most [`MAX_LOCALS`] and `.heap` at most [`MAX_HEAP_CELLS`]
+//! (a heap sized by an argument is checked when the program starts).
 
 use std::collections::BTreeMap;
 
@@ -24,6 +27,7 @@ use runtime::{UopInfo, ValueType};
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::program::{ArgDecl, HeapSize, Instr, Program, Span, ValueKind};
+use crate::state::{MAX_HEAP_CELLS, MAX_LOCALS};
 use crate::uops::{signature_mismatch, Op};
 use crate::verify::verify;
 
@@ -225,9 +229,13 @@ impl<'s> Parser<'s> {
                 if self.arity(head, args, 1, ".locals COUNT") {
                     let count = args[0];
                     match parse_literal(count.text) {
-                        Some(Ok(Literal::Int(n))) if (0..=u32::MAX as i128).contains(&n) => {
+                        Some(Ok(Literal::Int(n))) if (0..=i128::from(MAX_LOCALS)).contains(&n) => {
                             self.set_once_locals(head, n as u32, count)
                         }
+                        Some(Ok(Literal::Int(n))) if n > 0 => self.error(
+                            count.span(),
+                            format!("`.locals {}` exceeds the limit of {MAX_LOCALS} locals", count.text),
+                        ),
                         _ => self.error(
                             count.span(),
                             format!("`{}` is not a local count (an unsigned 32-bit integer)", count.text),
@@ -344,14 +352,14 @@ impl<'s> Parser<'s> {
         }
         let wanted: Vec<&str> = [
             (
-                info.uses_oparg,
+                info.uses_value("oparg"),
                 "an oparg (an unsigned 32-bit integer or a local name)",
             ),
             (
-                info.uses_operand,
+                info.uses_value("operand"),
                 "an operand (an integer or float literal)",
             ),
-            (info.uses_jump_target, "a jump target (a label)"),
+            (info.uses_value("jump_target"), "a jump target (a label)"),
         ]
         .into_iter()
         .filter_map(|(used, what)| used.then_some(what))
@@ -372,9 +380,13 @@ impl<'s> Parser<'s> {
             );
         }
         let mut args = args.iter().copied();
-        let oparg = if info.uses_oparg { args.next() } else { None };
+        let oparg = if info.uses_value("oparg") {
+            args.next()
+        } else {
+            None
+        };
         let mut operand = 0;
-        if info.uses_operand {
+        if info.uses_value("operand") {
             if let Some(token) = args.next() {
                 match self.operand(info, token) {
                     Ok(bits) => operand = bits,
@@ -382,7 +394,7 @@ impl<'s> Parser<'s> {
                 }
             }
         }
-        let target = if info.uses_jump_target {
+        let target = if info.uses_value("jump_target") {
             args.next()
         } else {
             None
@@ -499,8 +511,18 @@ pub fn assemble(file: &str, source: &str, table: &[UopInfo]) -> Result<Program, 
     let heap = match heap {
         None => HeapSize::Cells(0),
         Some((_, cells)) => match parse_literal(cells.text) {
-            Some(Ok(Literal::Int(n))) if (0..=u64::MAX as i128).contains(&n) => {
+            Some(Ok(Literal::Int(n))) if (0..=i128::from(MAX_HEAP_CELLS)).contains(&n) => {
                 HeapSize::Cells(n as u64)
+            }
+            Some(Ok(Literal::Int(n))) if n > 0 => {
+                errors.push(Diagnostic {
+                    span: cells.span(),
+                    message: format!(
+                        "`.heap {}` exceeds the limit of {MAX_HEAP_CELLS} cells",
+                        cells.text
+                    ),
+                });
+                HeapSize::Cells(0)
             }
             _ => match args.iter().position(|a| a.name == cells.text) {
                 Some(i) if args[i].kind == ValueKind::I64 => HeapSize::Arg(i),

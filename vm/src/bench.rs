@@ -1,9 +1,13 @@
 //! The VM's benchmark suite: emission of each benchmark program's trace
-//! against a memcpy of the same bytes, and JIT against interpreter run
-//! time. `cargo xtask bench` runs it beside the generation benchmark.
+//! against a memcpy of the same bytes, and the run time of the JIT against
+//! the interpreter and against native baselines (the same algorithms in C,
+//! built by clang at `-O0` and `-O2`). `cargo xtask bench` runs it beside
+//! the generation benchmark.
+
+pub mod native;
 
 use std::hint::black_box;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use runtime::emit::{emit, layout, TraceOp};
@@ -11,24 +15,87 @@ use runtime::StencilTable;
 
 use crate::jit::{compile_ops, helper_symbols, CompiledProgram, RunStats};
 use crate::{assemble, bind_args, Interpreter, Program, VmState};
+use native::{Clang, OptLevel};
 
-/// The benchmark programs of `vm/programs`, run with their default arguments.
+/// The benchmark programs of `vm/programs`, run with their default
+/// arguments; each has a native baseline `NAME.c` beside `NAME.uasm`.
 pub const PROGRAMS: &[&str] = &["loop_sum", "fib", "sieve", "nbody", "collatz", "hash_mix"];
 
-/// Prints both tables for the programs in `dir`, `runs` runs each.
-pub fn run_suite(dir: &Path, runs: usize) -> Result<(), String> {
+/// How the native baselines are built.
+#[derive(Clone, Debug)]
+pub struct NativeOptions {
+    /// The clang to use; found as [`Clang::find`] says when `None`.
+    pub clang: Option<PathBuf>,
+    /// Where the executables go.
+    pub out_dir: PathBuf,
+}
+
+/// Prints the stencil table's size, then both tables for the programs in
+/// `dir`, `runs` runs each; with `native`, the run-time table has the
+/// native baselines' columns too.
+pub fn run_suite(dir: &Path, runs: usize, native: Option<&NativeOptions>) -> Result<(), String> {
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build; run it with --release for real figures");
     }
     let table = crate::jit::host_table().ok_or(
         "this host has no stencil table: the emission and run benchmarks need x86-64 or aarch64 Linux",
     )?;
+    print_table_size(table);
     let programs = PROGRAMS
         .iter()
         .map(|name| load(dir, name, table))
         .collect::<Result<Vec<_>, _>>()?;
+    let baselines = native
+        .map(|options| build_baselines(dir, &programs, options))
+        .transpose()?;
     emission(table, &programs)?;
-    run_time(table, &programs, runs.max(1))
+    run_time(table, &programs, baselines.as_ref(), runs.max(1))
+}
+
+/// How many stencils the host's table has and how many bytes of code.
+fn print_table_size(table: &StencilTable) {
+    let code = |s: &runtime::Stencil| s.code.len();
+    let uop_code: usize = table.uops.iter().map(code).sum();
+    println!(
+        "== stencil table ({}, LLVM {}): {} stencils ({} uops + the shim), {} bytes of code \
+         (uops {uop_code}, shim {})\n",
+        table.target,
+        table.llvm_version,
+        table.uops.len() + 1,
+        table.uops.len(),
+        uop_code + code(&table.shim),
+        code(&table.shim),
+    );
+}
+
+/// Each program's baselines, in [`OptLevel::ALL`] order.
+struct Baselines {
+    clang: Clang,
+    exes: Vec<[PathBuf; 2]>,
+}
+
+fn build_baselines(
+    dir: &Path,
+    programs: &[Loaded],
+    options: &NativeOptions,
+) -> Result<Baselines, String> {
+    let clang = Clang::find(options.clang.as_deref()).map_err(|e| {
+        format!(
+            "{e}\nthe native baselines need it: give its path with --clang, \
+             or leave them out with --no-native"
+        )
+    })?;
+    let exes = programs
+        .iter()
+        .map(|p| {
+            let [o0, o2] = OptLevel::ALL;
+            Ok([
+                native::build(&clang, dir, p.name, o0, &options.out_dir)?,
+                native::build(&clang, dir, p.name, o2, &options.out_dir)?,
+            ])
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Baselines { clang, exes })
 }
 
 struct Loaded {
@@ -39,7 +106,9 @@ struct Loaded {
 
 fn load(dir: &Path, name: &'static str, table: &StencilTable) -> Result<Loaded, String> {
     let path = dir.join(format!("{name}.uasm"));
-    let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let source =
+        crate::source::decode(&format!("{name}.uasm"), bytes).map_err(|d| d.to_string())?;
     let program =
         assemble(&format!("{name}.uasm"), &source, table.info).map_err(|d| d.to_string())?;
     let args = bind_args(&program, &[])?;
@@ -113,13 +182,18 @@ fn emission(table: &StencilTable, programs: &[Loaded]) -> Result<(), String> {
         let source = buf.clone();
         // Where each stencil's code and data go, as the emitter places them.
         let pieces: Vec<(usize, &[u8])> = std::iter::once(&table.shim)
-            .chain(ops.iter().map(|op| &table.uops[op.uop as usize]))
+            .chain(
+                ops.iter()
+                    .filter_map(|op| table.stencil(op.uop, op.variant)),
+            )
             .zip(std::iter::once(0).chain(lay.op_offsets.iter().map(|&o| o as usize)))
             .map(|(stencil, at)| (at, stencil.code))
             .chain(
                 ops.iter()
                     .zip(&lay.op_data_offsets)
-                    .map(|(op, &at)| (at as usize, table.uops[op.uop as usize].data)),
+                    .filter_map(|(op, &at)| {
+                        Some((at as usize, table.stencil(op.uop, op.variant)?.data))
+                    }),
             )
             .collect();
         let t_layout = per_call(|| {
@@ -177,14 +251,36 @@ pub fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn run_time(table: &StencilTable, programs: &[Loaded], runs: usize) -> Result<(), String> {
-    println!("== run time: JIT vs interpreter, default arguments, median of {runs} runs");
+fn run_time(
+    table: &StencilTable,
+    programs: &[Loaded],
+    baselines: Option<&Baselines>,
+    runs: usize,
+) -> Result<(), String> {
+    println!("== run time: default arguments, median of {runs} runs");
+    match baselines {
+        Some(b) => println!(
+            "   -O0, -O2: the same algorithm in C (vm/programs/NAME.c) built by clang {} at that \
+             level, timed inside its process around the kernel",
+            b.clang.version
+        ),
+        None => println!("   -O0, -O2: native baselines left out"),
+    }
+    println!("   ratios are the JIT's time over the other's: below 1 the JIT is faster");
     println!(
-        "{:<10} {:>12} {:>12} {:>14} {:>9}",
-        "program", "interp ms", "JIT ms", "JIT compile us", "speedup"
+        "{:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>8} {:>8}",
+        "program",
+        "interp ms",
+        "JIT ms",
+        "-O0 ms",
+        "-O2 ms",
+        "compile us",
+        "JIT/interp",
+        "JIT/-O0",
+        "JIT/-O2"
     );
-    let mut ratios = Vec::new();
-    for p in programs {
+    let mut ratios: [Vec<f64>; 3] = Default::default();
+    for (index, p) in programs.iter().enumerate() {
         let interp = Interpreter::new(&p.program);
         let mut expected = None;
         let t_interp = median(
@@ -199,6 +295,7 @@ fn run_time(table: &StencilTable, programs: &[Loaded], runs: usize) -> Result<()
                 })
                 .collect::<Result<Vec<_>, String>>()?,
         );
+        let expected = expected.ok_or("no runs")?;
         let t_compile = median(
             (0..runs)
                 .map(|_| {
@@ -220,9 +317,9 @@ fn run_time(table: &StencilTable, programs: &[Loaded], runs: usize) -> Result<()
                         .run(&mut state, &mut stats)
                         .map_err(|e| e.to_string())?;
                     let t = start.elapsed();
-                    if Some(r) != expected {
+                    if r != expected {
                         return Err(format!(
-                            "{}: JIT gave {r}, interpreter {expected:?}",
+                            "{}: the JIT gave {r}, the interpreter {expected}",
                             p.name
                         ));
                     }
@@ -230,20 +327,61 @@ fn run_time(table: &StencilTable, programs: &[Loaded], runs: usize) -> Result<()
                 })
                 .collect::<Result<Vec<_>, String>>()?,
         );
-        let ratio = t_interp.as_secs_f64() / t_jit.as_secs_f64();
-        ratios.push(ratio);
+        let t_native = match baselines {
+            Some(b) => b.exes[index]
+                .iter()
+                .zip(OptLevel::ALL)
+                .map(|(exe, opt)| {
+                    let params = native::params(&p.program, &p.args);
+                    native::median_time(p.name, opt, exe, &params, expected, runs).map(Some)
+                })
+                .collect::<Result<Vec<_>, String>>()?,
+            None => vec![None, None],
+        };
+        let jit = t_jit.as_secs_f64();
+        let ratio = |other: Option<Duration>| other.map(|t| jit / t.as_secs_f64());
+        let row = [
+            ratio(Some(t_interp)),
+            ratio(t_native[0]),
+            ratio(t_native[1]),
+        ];
+        for (all, r) in ratios.iter_mut().zip(row) {
+            all.extend(r);
+        }
+        let ms = |t: Option<Duration>| {
+            t.map_or("-".to_string(), |t| format!("{:.1}", t.as_secs_f64() * 1e3))
+        };
+        let x = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}"));
         println!(
-            "{:<10} {:>12.1} {:>12.1} {:>14.1} {:>8.2}x",
+            "{:<10} {:>10} {:>10} {:>10} {:>10} {:>11.1} {:>10} {:>8} {:>8}",
             p.name,
-            t_interp.as_secs_f64() * 1e3,
-            t_jit.as_secs_f64() * 1e3,
+            ms(Some(t_interp)),
+            ms(Some(t_jit)),
+            ms(t_native[0]),
+            ms(t_native[1]),
             t_compile.as_secs_f64() * 1e6,
-            ratio
+            x(row[0]),
+            x(row[1]),
+            x(row[2])
         );
     }
+    let mean = |r: &[f64]| {
+        if r.is_empty() {
+            "-".to_string()
+        } else {
+            format!("{:.2}", geomean(r))
+        }
+    };
     println!(
-        "JIT speedup, geometric mean: {:.2}x (target: at least 3x)\n",
-        geomean(&ratios)
+        "{:<66} {:>10} {:>8} {:>8}",
+        "geometric mean",
+        mean(&ratios[0]),
+        mean(&ratios[1]),
+        mean(&ratios[2])
+    );
+    println!(
+        "JIT speedup over the interpreter, geometric mean: {:.2}x (target: at least 3x)\n",
+        1.0 / geomean(&ratios[0])
     );
     Ok(())
 }

@@ -1,9 +1,11 @@
 //! Assembly and verifier errors, rendered as `file:line:col: message` with the
-//! source line and a caret under the offending text.
+//! source line and a caret under the offending text. Invisible characters
+//! are shown escaped in both.
 
 use std::fmt;
 
 use crate::program::Span;
+use crate::visible::{visible, visible_width};
 
 /// One error at a place in the source.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,19 +44,25 @@ impl std::error::Error for Diagnostics {}
 
 fn render(f: &mut fmt::Formatter<'_>, file: &str, source: &str, d: &Diagnostic) -> fmt::Result {
     let Span { line, col, len } = d.span;
-    writeln!(f, "{file}:{line}:{col}: error: {}", d.message)?;
+    writeln!(f, "{file}:{line}:{col}: error: {}", visible(&d.message))?;
     let text = source
         .lines()
         .nth(line.saturating_sub(1) as usize)
         .unwrap_or("");
     let gutter = line.to_string();
     let blank = " ".repeat(gutter.len());
-    writeln!(f, "{gutter} | {text}")?;
-    // Reuse the line's own tabs so the caret lines up however tabs render.
-    let pad: String = text
-        .chars()
+    writeln!(f, "{gutter} | {}", visible(text))?;
+    // Reuse the line's own tabs so the caret lines up however tabs render;
+    // an escaped character takes the width of its escape.
+    let mut chars = text.chars();
+    let pad: String = chars
+        .by_ref()
         .take(col.saturating_sub(1) as usize)
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .map(|c| match c {
+            '\t' => "\t".to_string(),
+            c => " ".repeat(visible_width(c)),
+        })
         .collect();
-    writeln!(f, "{blank} | {pad}{}", "^".repeat(len.max(1) as usize))
+    let width: usize = chars.take(len as usize).map(visible_width).sum();
+    writeln!(f, "{blank} | {pad}{}", "^".repeat(width.max(1)))
 }

@@ -11,9 +11,11 @@ pub mod helpers;
 pub mod interp;
 pub mod jit;
 pub mod program;
+pub mod source;
 pub mod state;
 pub mod uops;
 pub mod verify;
+mod visible;
 
 use std::fmt;
 

@@ -54,14 +54,24 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         runs: u32,
     },
-    /// Emission vs memcpy and JIT vs interpreter over the benchmark programs.
+    /// Emission vs memcpy, and the JIT vs the interpreter and native
+    /// baselines built by clang, over the benchmark programs.
     BenchSuite {
-        /// Directory of the benchmark programs.
+        /// Directory of the benchmark programs and their C baselines.
         #[arg(long, default_value = "vm/programs")]
         programs: PathBuf,
         /// Runs of each program; the median is reported.
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Leave out the native baselines (they need clang 19).
+        #[arg(long)]
+        no_native: bool,
+        /// The clang 19 that builds the native baselines.
+        #[arg(long, value_name = "PATH", conflicts_with = "no_native")]
+        clang: Option<PathBuf>,
+        /// Where the native baselines are built.
+        #[arg(long, value_name = "DIR", default_value = "target/bench-native")]
+        native_dir: PathBuf,
     },
 }
 
@@ -77,8 +87,10 @@ fn main() -> ExitCode {
 }
 
 fn load(path: &Path) -> Result<Program, String> {
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| format!("error: cannot read {}: {e}", path.display()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("error: cannot read {}: {e}", path.display()))?;
+    let source =
+        vm::source::decode(&path.display().to_string(), bytes).map_err(|d| d.to_string())?;
     // Assemble against the stencil table the JIT would use, so a program
     // that assembles also compiles.
     let uops = host_table().map_or(UOPS, |t| t.info);
@@ -113,8 +125,19 @@ fn compile(program: &Program) -> Result<CompiledProgram, String> {
 
 fn execute(command: Command) -> Result<(), String> {
     match command {
-        Command::BenchSuite { programs, runs } => {
-            vm::bench::run_suite(&programs, runs).map_err(|e| format!("error: {e}"))
+        Command::BenchSuite {
+            programs,
+            runs,
+            no_native,
+            clang,
+            native_dir,
+        } => {
+            let native = (!no_native).then_some(vm::bench::NativeOptions {
+                clang,
+                out_dir: native_dir,
+            });
+            vm::bench::run_suite(&programs, runs, native.as_ref())
+                .map_err(|e| format!("error: {e}"))
         }
         Command::Run {
             program,

@@ -115,13 +115,13 @@ impl fmt::Display for Instr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let info = self.op.info();
         f.write_str(self.op.name())?;
-        if info.uses_oparg {
+        if info.uses_value("oparg") {
             write!(f, " {}", self.oparg)?;
         }
-        if info.uses_operand {
+        if info.uses_value("operand") {
             write!(f, " {:#x}", self.operand)?;
         }
-        if info.uses_jump_target {
+        if info.uses_value("jump_target") {
             write!(f, " @{}", self.target)?;
         }
         Ok(())

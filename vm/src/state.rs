@@ -3,9 +3,13 @@
 
 use crate::asm::parse_value;
 use crate::program::{HeapSize, Program};
+use crate::visible::visible;
 
 /// The largest heap a program may ask for (1 GiB of cells).
 pub const MAX_HEAP_CELLS: u64 = 1 << 27;
+
+/// The most local slots a program may declare (8 MiB of them).
+pub const MAX_LOCALS: u32 = 1 << 20;
 
 /// Everything a uop reads or writes. The interpreter resumes from any pc
 /// with a state like this; a deopt rebuilds one from the JIT's frame.
@@ -27,6 +31,13 @@ impl VmState {
                 "the program takes {} arguments, {} given",
                 program.args.len(),
                 values.len()
+            ));
+        }
+        // The assembler refuses more; a program built by hand may not.
+        if program.locals > MAX_LOCALS {
+            return Err(format!(
+                "{} locals exceed the limit of {MAX_LOCALS}",
+                program.locals
             ));
         }
         let mut locals = vec![0; program.locals as usize];
@@ -60,7 +71,12 @@ impl VmState {
 
 /// Reads parameters: each item is `NAME=VALUE` or a bare `VALUE`, bare ones
 /// filling the parameters in `.arg` order. Missing ones take their default.
+/// Errors quote the items with invisible characters escaped.
 pub fn bind_args(program: &Program, items: &[String]) -> Result<Vec<i64>, String> {
+    bind(program, items).map_err(|e| visible(&e))
+}
+
+fn bind(program: &Program, items: &[String]) -> Result<Vec<i64>, String> {
     let mut values: Vec<Option<i64>> = vec![None; program.args.len()];
     let mut next_positional = 0;
     for item in items {

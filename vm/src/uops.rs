@@ -8,8 +8,6 @@ use runtime::{UopInfo, ValueType};
 use ValueType::{Ptr, F64, I64};
 
 macro_rules! uops {
-    (@flag) => { false };
-    (@flag $set:tt) => { $set };
     ($($variant:ident = $name:literal ($($input:ident),*) -> ($($output:ident),*)
         $(oparg $oparg:tt)? $(operand $operand:tt)? $(jump $jump:tt)? $(deopt $deopt:tt)?
         $(helper $helper:literal)?;)*) => {
@@ -41,13 +39,12 @@ macro_rules! uops {
             name: $name,
             inputs: &[$($input),*],
             outputs: &[$($output),*],
-            uses_oparg: uops!(@flag $($oparg)?),
-            uses_operand: uops!(@flag $($operand)?),
-            uses_jump_target: uops!(@flag $($jump)?),
-            uses_deopt: uops!(@flag $($deopt)?),
+            uses: &[$(uops!(@use oparg $oparg),)? $(uops!(@use operand $operand),)?
+                $(uops!(@use jump_target $jump),)? $(uops!(@use deopt_target $deopt),)?],
             helpers: &[$($helper)?],
         },)*];
     };
+    (@use $name:ident true) => { stringify!($name) };
 }
 
 uops! {
@@ -124,6 +121,10 @@ impl Op {
     }
 }
 
+/// The values a uop of the interpreter may use: the per-op values of the
+/// VM's ABI and the built-in jump target.
+pub const VALUES: [&str; 4] = ["oparg", "operand", "jump_target", "deopt_target"];
+
 /// How a stencil table's uop differs from the interpreter's.
 pub fn signature_mismatch(table: &UopInfo, op: Op) -> Option<String> {
     let own = op.info();
@@ -137,14 +138,11 @@ pub fn signature_mismatch(table: &UopInfo, op: Op) -> Option<String> {
             own.outputs.len()
         ));
     }
-    for (what, theirs, ours) in [
-        ("oparg", table.uses_oparg, own.uses_oparg),
-        ("operand", table.uses_operand, own.uses_operand),
-        ("jump target", table.uses_jump_target, own.uses_jump_target),
-    ] {
+    for value in VALUES {
+        let (theirs, ours) = (table.uses.contains(&value), own.uses.contains(&value));
         if theirs != ours {
             let verb = if theirs { "uses" } else { "does not use" };
-            diffs.push(format!("{verb} the {what}"));
+            diffs.push(format!("{verb} `{value}`"));
         }
     }
     if diffs.is_empty() {
@@ -173,11 +171,12 @@ mod tests {
     fn mismatch_names_each_difference() {
         let mut info = *Op::AddImm.info();
         assert_eq!(signature_mismatch(&info, Op::AddImm), None);
-        info.uses_oparg = false;
+        assert_eq!(info.uses, ["oparg"]);
+        info.uses = &["operand"];
         info.inputs = &[I64, I64];
         assert_eq!(
             signature_mismatch(&info, Op::AddImm).as_deref(),
-            Some("stack effect (2 -- 1) instead of (1 -- 1), does not use the oparg")
+            Some("stack effect (2 -- 1) instead of (1 -- 1), does not use `oparg`, uses `operand`")
         );
     }
 }

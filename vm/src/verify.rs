@@ -51,7 +51,7 @@ pub fn verify(
                 ),
             });
         }
-        if info.uses_jump_target && instr.target as usize >= instrs.len() {
+        if info.uses_value("jump_target") && instr.target as usize >= instrs.len() {
             bad_target = true;
             errors.push(VerifyError {
                 pc: Some(pc),
@@ -107,7 +107,7 @@ pub fn verify(
         if !instr.op.is_terminator() {
             successors.push(pc + 1);
         }
-        if info.uses_jump_target {
+        if info.uses_value("jump_target") {
             successors.push(instr.target as usize);
         }
         for next in successors {

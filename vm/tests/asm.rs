@@ -153,6 +153,16 @@ fn argument_errors() {
         VmState::new(&p, &values).unwrap_err(),
         "a heap of 268435456 cells exceeds the limit of 134217728"
     );
+    // The largest declarations assemble; a program built with more locals
+    // than the assembler allows is refused before anything is allocated.
+    let mut q = asm(".locals 1048576\n.heap 134217728\npush_small 0\nreturn\n");
+    assert_eq!(q.locals, 1 << 20);
+    assert_eq!(q.heap, HeapSize::Cells(1 << 27));
+    q.locals = u32::MAX;
+    assert_eq!(
+        VmState::new(&q, &[]).unwrap_err(),
+        "4294967295 locals exceed the limit of 1048576"
+    );
 }
 
 #[test]
@@ -238,6 +248,8 @@ fn more_errors() {
         (".locals 1 2", "test.uasm:1:11: error: unexpected `2`: usage is `.locals COUNT`"),
         (".locals -1", "test.uasm:1:9: error: `-1` is not a local count (an unsigned 32-bit integer)"),
         (".local a\n.locals 0", "test.uasm:2:9: error: `.locals 0` is fewer than the 1 named locals"),
+        (".locals 1048577", "test.uasm:1:9: error: `.locals 1048577` exceeds the limit of 1048576 locals"),
+        (".heap 134217729", "test.uasm:1:7: error: `.heap 134217729` exceeds the limit of 134217728 cells"),
         (".result i32", "test.uasm:1:9: error: unknown result type `i32`: expected `i64` or `f64`"),
         (".result i64\n.result f64", "test.uasm:2:1: error: `.result` is already set at line 1"),
         (".heap 1\n.heap 2", "test.uasm:2:1: error: `.heap` is already set at line 1"),
@@ -266,13 +278,13 @@ fn validates_against_the_given_uop_table() {
 
     let mut drifted: Vec<UopInfo> = UOPS.to_vec();
     let i = drifted.iter().position(|u| u.name == "add_imm").unwrap();
-    drifted[i].uses_oparg = false;
+    drifted[i].uses = &[];
     drifted[i].inputs = &[ValueType::I64, ValueType::I64];
     let err = assemble("t.uasm", "push_small 1\nadd_imm\nreturn\n", &drifted).unwrap_err();
     assert_eq!(
         err.errors[0].message,
         "uop `add_imm` in the stencil table differs from the interpreter's: \
-         stack effect (2 -- 1) instead of (1 -- 1), does not use the oparg"
+         stack effect (2 -- 1) instead of (1 -- 1), does not use `oparg`"
     );
 
     let mut extra: Vec<UopInfo> = UOPS.to_vec();
@@ -285,4 +297,27 @@ fn validates_against_the_given_uop_table() {
         err.errors[0].message,
         "uop `teleport` has no interpreter semantics"
     );
+}
+
+#[test]
+fn invisible_characters_are_shown_escaped() {
+    let source = "push_i64 1\0\npush_i64 \x1b[31m7\npush_i64 7\u{200b}\nre\u{200b}turn\n";
+    let expected = "\
+test.uasm:1:10: error: `1\\0` is not a valid number
+1 | push_i64 1\\0
+  |          ^^^
+
+test.uasm:2:10: error: `\\x1b[31m7` is not an integer or float literal
+2 | push_i64 \\x1b[31m7
+  |          ^^^^^^^^^
+
+test.uasm:3:10: error: `7\\u{200b}` is not a valid number
+3 | push_i64 7\\u{200b}
+  |          ^^^^^^^^^
+
+test.uasm:4:1: error: unknown uop `re\\u{200b}turn`
+4 | re\\u{200b}turn
+  | ^^^^^^^^^^^^^^
+";
+    assert_eq!(asm_err(source), expected);
 }

@@ -154,3 +154,79 @@ fn check_lists_pcs_and_depths() {
         "{out}"
     );
 }
+
+#[test]
+fn huge_declarations_are_errors_not_aborts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "locals.uasm",
+            "; too many locals\n.locals 4294967295\npush_small 1\nreturn\n",
+            "2:9: error: `.locals 4294967295` exceeds the limit of 1048576 locals\n\
+             2 | .locals 4294967295\n  |         ^^^^^^^^^^\n",
+        ),
+        (
+            "heap.uasm",
+            ".heap 0xffffffffffffffff\npush_small 1\nreturn\n",
+            "1:7: error: `.heap 0xffffffffffffffff` exceeds the limit of 134217728 cells\n\
+             1 | .heap 0xffffffffffffffff\n  |       ^^^^^^^^^^^^^^^^^^\n",
+        ),
+    ];
+    for (name, source, error) in cases {
+        let path = temp_program(&dir, name, source);
+        let path = path.to_str().unwrap();
+        let mut modes = vec!["--interp"];
+        if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+            modes.push("--jit");
+        }
+        for mode in modes {
+            let o = vm(&["run", path, mode]);
+            // A failed allocation would end the process with SIGABRT.
+            assert_eq!(o.status.code(), Some(1), "{mode}: {}", stderr(&o));
+            assert_eq!(stderr(&o), format!("{path}:{error}"), "{mode}");
+            assert_eq!(stdout(&o), "");
+        }
+        let o = vm(&["check", path]);
+        assert_eq!(o.status.code(), Some(1));
+        assert_eq!(stderr(&o), format!("{path}:{error}"));
+    }
+}
+
+#[test]
+fn invisible_characters_in_arguments_are_escaped() {
+    let path = common::program_path("loop_sum");
+    let o = vm(&[
+        "run",
+        path.to_str().unwrap(),
+        "--interp",
+        "n=1\x1b0\u{200b}",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "error: argument `n`: `1\\x1b0\\u{200b}` is not a valid number\n"
+    );
+}
+
+#[test]
+fn a_byte_that_is_not_utf8_is_an_error_at_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.uasm");
+    // `é` in Latin-1 inside a comment, after a tab and a UTF-8 `∞`.
+    std::fs::write(&path, b"push_small 1\n\treturn ; \xe2\x88\x9e caf\xe9\n").unwrap();
+    for command in ["run", "check"] {
+        let o = vm(&[command, path.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1));
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "{}:2:16: error: byte 0xe9 is not valid UTF-8; `.uasm` files must be UTF-8 \
+                 text: save the file as UTF-8\n\
+                 2 | \treturn ; ∞ caf\u{fffd}\n  \
+                   | \t              ^\n",
+                path.display()
+            )
+        );
+        assert_eq!(stdout(&o), "");
+    }
+}

@@ -66,9 +66,10 @@ fn compile_ops_maps_pcs() {
     assert_eq!(ops.len(), p.instrs.len());
     for (pc, (op, instr)) in ops.iter().zip(&p.instrs).enumerate() {
         assert_eq!(table().info[op.uop as usize].name, instr.op.name());
-        assert_eq!(op.deopt_target, pc as u64);
-        assert_eq!(op.oparg, instr.oparg);
-        assert_eq!(op.operand, instr.operand);
+        let value = |name| op.values[table().op_value(name).unwrap()];
+        assert_eq!(value("deopt_target"), pc as u64);
+        assert_eq!(value("oparg"), u64::from(instr.oparg));
+        assert_eq!(value("operand"), instr.operand);
         assert_eq!(op.jump_target, instr.target);
     }
     let body = p.label("body").unwrap();

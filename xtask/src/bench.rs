@@ -3,8 +3,11 @@
 //!
 //! * emission: patching each benchmark program's trace into a buffer,
 //!   against a memcpy of the same bytes, and
-//! * run time: the JIT against the interpreter on each benchmark program,
-//!   both from the VM's suite (`vm bench-suite`, built in release);
+//! * run time: the JIT against the interpreter, and against each benchmark
+//!   program's native baseline (its algorithm in C, `vm/programs/NAME.c`,
+//!   built by clang 19 at `-O0` and `-O2` into `target/bench-native/`),
+//!   with the size of the host's stencil table; all from the VM's suite
+//!   (`vm bench-suite`, built in release);
 //! * generation: a full generation with a cold stencil cache, against the
 //!   clang invocations of the same translation units alone; a generation
 //!   with nothing changed and a warm cache; and one with one uop changed
@@ -13,8 +16,9 @@
 //! The VM runs as its own process so that this command never links the
 //! generated stencils it may be about to rewrite.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -36,13 +40,17 @@ pub struct Args {
     /// Skip the VM's suite (emission and run time).
     #[arg(long)]
     no_vm: bool,
+    /// Leave the native baselines (C built by clang 19) out of the run-time table.
+    #[arg(long)]
+    no_native: bool,
 }
 
 pub fn run(args: &Args) -> Result<(), String> {
     let root = crate::workspace_root();
     if !args.no_vm {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
+        let mut suite = Command::new(cargo);
+        suite
             .current_dir(&root)
             .args([
                 "run",
@@ -56,18 +64,57 @@ pub fn run(args: &Args) -> Result<(), String> {
             ])
             .arg(args.runs.max(1).to_string())
             .arg("--programs")
-            .arg(root.join("vm/programs"))
-            .status()
-            .map_err(|e| format!("cannot run cargo: {e}"))?;
+            .arg(root.join("vm/programs"));
+        if args.no_native {
+            suite.arg("--no-native");
+        } else {
+            suite
+                .arg("--native-dir")
+                .arg(target_dir(&root).join("bench-native"));
+        }
+        let status = relay_stdout(&mut suite)?;
         if !status.success() {
             return Err("the VM's benchmark suite failed".to_string());
         }
     }
-    if !args.no_gen {
+    // Nobody reads the figures any more (`| head`): skip the long part.
+    if !args.no_gen && !crate::output::stdout_closed() {
         let targets = crate::targets::select(&args.targets)?;
         generation(&root, targets, args.runs.clamp(1, 3))?;
     }
     Ok(())
+}
+
+/// Runs `command` with its stdout printed through ours, line by line, so a
+/// closed pipe is handled here; the child never sees it.
+fn relay_stdout(command: &mut Command) -> Result<ExitStatus, String> {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut read_error = None;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).split(b'\n') {
+            match line {
+                Ok(line) => outln!("{}", String::from_utf8_lossy(&line)),
+                Err(e) => {
+                    read_error = Some(format!("cannot read the VM's output: {e}"));
+                    break;
+                }
+            }
+        }
+    }
+    // Waited for even after a read error, so no child outlives this.
+    let status = child.wait().map_err(|e| format!("cannot run cargo: {e}"))?;
+    read_error.map_or(Ok(status), Err)
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR`, else `target/` in the root.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -110,18 +157,20 @@ fn generation(root: &Path, targets: Vec<&'static Target>, runs: usize) -> Result
     let triples: Vec<&str> = targets.iter().map(|t| t.triple).collect();
 
     let toolchain = Toolchain::find(None, opts.llvm_major).map_err(|e| e.to_string())?;
-    let files = uop_defs::load_dir(&root.join(DEFS)).map_err(|d| d.to_string())?;
-    let mut units = vec![emit_c::emit_shim().map_err(|e| e.to_string())?];
-    for file in &files {
+    let defs = uop_defs::load_dir(&root.join(DEFS)).map_err(|d| d.to_string())?;
+    let abi = emit_c::CAbi::new(&defs.abi, emit_c::dsl_path(&defs.abi_path));
+    let mut units = vec![emit_c::emit_shim(&abi).map_err(|e| e.to_string())?];
+    units.extend(emit_c::emit_cache_spill(&abi).map_err(|e| e.to_string())?);
+    for file in &defs.files {
         for uop in &file.uops {
-            units.push(emit_c::emit_uop(file, uop).map_err(|e| e.to_string())?);
+            units.extend(emit_c::emit_variants(&abi, file, uop).map_err(|e| e.to_string())?);
         }
     }
     let all_units: Vec<(&Target, &emit_c::CSource)> = targets
         .iter()
         .flat_map(|&t| units.iter().map(move |u| (t, u)))
         .collect();
-    println!(
+    outln!(
         "== generation ({}): {} translation units, {jobs} jobs, median of {runs}",
         triples.join(", "),
         all_units.len()
@@ -173,7 +222,7 @@ fn generation(root: &Path, targets: Vec<&'static Target>, runs: usize) -> Result
     let (unchanged, unchanged_units) = summarize(unchanged);
     let (changed, changed_units) = summarize(changed);
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!("{:<36} {:>9} {:>11}", "", "ms", "recompiled");
+    outln!("{:<36} {:>9} {:>11}", "", "ms", "recompiled");
     let rows = [
         ("clang alone", ms(clang), all_units.len()),
         ("full generation, cold cache", ms(cold), cold_units),
@@ -185,14 +234,14 @@ fn generation(root: &Path, targets: Vec<&'static Target>, runs: usize) -> Result
         ),
     ];
     for (name, time, recompiled) in rows {
-        println!("{name:<36} {time:>9.1} {recompiled:>11}");
+        outln!("{name:<36} {time:>9.1} {recompiled:>11}");
     }
     let overhead = cold.as_secs_f64() / clang.as_secs_f64() - 1.0;
-    println!(
+    outln!(
         "cold generation overhead over clang: {:+.1}% (target: at most 10%)",
         overhead * 100.0
     );
-    println!(
+    outln!(
         "no-change generation: {:.0} ms (target: under 300 ms)",
         ms(unchanged)
     );
@@ -208,7 +257,7 @@ fn temp_dir() -> Result<tempfile::TempDir, String> {
 /// C changes, but no line moves, so no other uop's C does. Returns the
 /// changed uop's name.
 fn write_defs_with_one_change(from: &Path, to: &Path, count: usize) -> Result<String, String> {
-    let mut files = uop_defs::load_dir(from).map_err(|d| d.to_string())?;
+    let mut files = uop_defs::load_dir(from).map_err(|d| d.to_string())?.files;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     std::fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
     let mut changed = None;

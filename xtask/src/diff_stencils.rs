@@ -91,7 +91,7 @@ pub fn run(args: &Args) -> Result<(), String> {
         Format::Markdown => report.to_markdown(),
         Format::Json => report.to_json(),
     };
-    print!("{text}");
+    out!("{text}");
     if args.fail_on_change && report.has_changes() {
         return Err(format!(
             "the stencils of {} and {} differ (--fail-on-change)",
@@ -115,7 +115,7 @@ fn generate(
     opts.llvm_bin_dir = llvm_bin_dir;
     let generation = pipeline::generate(&opts).map_err(|e| e.to_string())?;
     for warning in &generation.report.warnings {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     let label = format!("LLVM {}", generation.report.llvm_version);
     ManifestSet::from_generation(&label, &generation).map_err(|e| e.to_string())

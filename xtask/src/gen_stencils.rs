@@ -33,6 +33,10 @@ pub struct Args {
     /// Stencil cache directory (default: target/stencil-cache in the workspace).
     #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
     cache_dir: Option<PathBuf>,
+    /// Kill a clang, llvm-objdump or llvm-readelf run that takes longer than
+    /// this (default: $STENCIL_TOOL_TIMEOUT, else 120).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    tool_timeout: Option<u64>,
     /// Print each clang and llvm-objdump command line.
     #[arg(long, short)]
     verbose: bool,
@@ -40,6 +44,16 @@ pub struct Args {
     /// and exit with status 1 if it is stale.
     #[arg(long)]
     check: bool,
+    /// Format of the `--check` report on stdout: `text`, or `json` for tools
+    /// (docs/json-output.md; the summary then goes to stderr).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text, requires = "check")]
+    format: ReportFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
 }
 
 pub fn run(args: &Args) -> Result<(), String> {
@@ -63,6 +77,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     opts.llvm_bin_dir = args.llvm_bin_dir.as_deref().map(from_cwd);
     opts.jobs = args.jobs.map(usize::from);
     opts.llvm_major = PINNED_LLVM_MAJOR;
+    opts.tool_timeout = args.tool_timeout.map(std::time::Duration::from_secs);
     if args.no_cache {
         opts.cache_dir = None;
     } else if let Some(dir) = &args.cache_dir {
@@ -77,45 +92,56 @@ pub fn run(args: &Args) -> Result<(), String> {
     };
     display.finish();
     let generation = generation.map_err(|e| e.to_string())?;
-    print_report(&generation);
+    print_report(&generation, args.format == ReportFormat::Json);
     if args.check {
-        check(&generation, &out)
+        check(&generation, &out, args.format)
     } else {
         for file in &generation.files {
-            println!("  wrote {}", out.join(&file.path).display());
+            outln!("  wrote {}", out.join(&file.path).display());
         }
         Ok(())
     }
 }
 
-fn print_report(generation: &Generation) {
+/// The generation's summary, on stderr when stdout carries JSON.
+fn print_report(generation: &Generation, to_stderr: bool) {
     let report = &generation.report;
     for warning in &report.warnings {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     for (unit, why) in &report.rejected {
-        eprintln!("warning: rebuilt the stencil cache entry of {unit}: {why}");
+        errln!("warning: rebuilt the stencil cache entry of {unit}: {why}");
     }
-    println!(
+    let say = |line: String| {
+        if to_stderr {
+            errln!("{line}");
+        } else {
+            outln!("{line}");
+        }
+    };
+    say(format!(
         "generated {} uops for {} with clang {} ({})",
         report.uops,
         report.targets.join(", "),
         report.llvm_version,
         report.clang_path.display()
-    );
-    println!("{}", progress::summary(report));
-    println!(
+    ));
+    say(progress::summary(report));
+    say(format!(
         "{} jobs; compile phase {:.2?}, clang summed {:.2?}",
         report.jobs, report.compile_time, report.clang_time
-    );
+    ));
 }
 
 /// Compare `generation` with the files in `out` and print what differs;
 /// an error when anything is stale.
-fn check(generation: &Generation, out: &Path) -> Result<(), String> {
+fn check(generation: &Generation, out: &Path, format: ReportFormat) -> Result<(), String> {
     let found_llvm = generation.report.llvm_version.to_string();
     let report = stencil_gen::check::check(generation, out, &found_llvm);
-    println!("{report}");
+    match format {
+        ReportFormat::Text => outln!("{report}"),
+        ReportFormat::Json => out!("{}", report.to_json()),
+    }
     if report.is_fresh() {
         Ok(())
     } else {

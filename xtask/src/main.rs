@@ -1,7 +1,12 @@
 //! The project's command line, run as `cargo xtask <command>`.
 //!
 //! One module per subcommand; each returns its error as text, which `main`
-//! prints before exiting with status 1.
+//! prints before exiting with status 1. They print through [`output`], so a
+//! reader that stops early (`| head`) ends no command with a panic.
+
+// First, so that its macros are in scope in every module below.
+#[macro_use]
+mod output;
 
 mod bench;
 mod diff_stencils;
@@ -33,7 +38,7 @@ enum Command {
     DiffStencils(diff_stencils::Args),
     /// Show how an object file lowers into a stencil.
     InspectObject(inspect_object::Args),
-    /// Measure emission, JIT vs interpreter run time, and generation vs clang.
+    /// Measure emission, the JIT against the interpreter and clang -O0/-O2, and generation vs clang.
     Bench(bench::Args),
 }
 
@@ -45,10 +50,16 @@ fn main() -> ExitCode {
         Command::InspectObject(args) => inspect_object::run(&args),
         Command::Bench(args) => bench::run(&args),
     };
-    match result {
+    match result.and_then(|()| output::finish()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("error: {}", message.trim_end());
+            let message = message.trim_end();
+            // `.uop` diagnostics come with their own `error: ` heading.
+            if message.starts_with("error: ") {
+                errln!("{message}");
+            } else {
+                errln!("error: {message}");
+            }
             ExitCode::FAILURE
         }
     }

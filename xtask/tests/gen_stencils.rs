@@ -161,6 +161,8 @@ fn verbose_prints_each_clang_and_objdump_command_line() {
     let defs = root.path().join("defs");
     std::fs::create_dir(&defs).unwrap();
     std::fs::write(defs.join("a.uop"), "uop nop( -- ) {\n}\n").unwrap();
+    let abi = workspace_root().join("uop-defs/defs/abi.uop");
+    std::fs::copy(abi, defs.join("abi.uop")).unwrap();
     let out = root.path().join("out");
     let run = xtask(&[
         "gen-stencils",

@@ -248,7 +248,7 @@ impl<'a> Emitter<'a> {
     fn wrap_rel32(&self, kind: HoleKind, location: u64, target: u64) -> u64 {
         let is_32_bit = |address: u64| matches!(address >> 32, 0 | 0xFFFF_FFFF);
         if self.table.arch == Arch::I686
-            && kind == HoleKind::PcRel32
+            && matches!(kind, HoleKind::PcRel32 | HoleKind::X86Branch32)
             && location >> 32 == 0
             && is_32_bit(target)
         {
@@ -281,10 +281,7 @@ impl<'a> Emitter<'a> {
                     return Err(self.missing_symbol(symbol, Some(self.site(place, section, hole))))
                 }
             },
-            HoleValue::Oparg
-            | HoleValue::Operand
-            | HoleValue::JumpTarget
-            | HoleValue::DeoptTarget => {
+            HoleValue::OpValue(_) | HoleValue::JumpTarget => {
                 let Some((_, op)) = place.op else {
                     return Err(EmitError::ValueOutsideOp {
                         site: self.site(place, section, hole),
@@ -292,9 +289,15 @@ impl<'a> Emitter<'a> {
                     });
                 };
                 match hole.value {
-                    HoleValue::Oparg => u64::from(op.oparg),
-                    HoleValue::Operand => op.operand,
-                    HoleValue::DeoptTarget => op.deopt_target,
+                    HoleValue::OpValue(i) => match op.values.get(usize::from(i)) {
+                        Some(&value) => value,
+                        None => {
+                            return Err(EmitError::ValueOutsideOp {
+                                site: self.site(place, section, hole),
+                                value: hole.value,
+                            })
+                        }
+                    },
                     _ => self.jump_target(op, place, section, hole)?,
                 }
             }
@@ -350,9 +353,15 @@ impl<'a> Emitter<'a> {
         hole: &Hole,
         error: PatchError,
     ) -> EmitError {
+        let name = match hole.value {
+            HoleValue::OpValue(i) => self.table.op_values.get(usize::from(i)).map(|v| v.name),
+            HoleValue::Symbol(i) => self.table.symbols.get(usize::from(i)).copied(),
+            _ => None,
+        };
         EmitError::Patch {
             site: self.site(place, section, hole),
             value: hole.value,
+            name,
             error,
         }
     }

@@ -144,9 +144,9 @@ impl Layout {
 
         self.data_offset = align_up(self.code_len, align)?;
         let mut offset = add(self.data_offset, table.shim.data.len())?;
-        for op in ops {
+        for (i, op) in ops.iter().enumerate() {
             // Checked above: every uop exists and has a valid data alignment.
-            let stencil = &table.uops[usize::from(op.uop)];
+            let stencil = uop_stencil(table, i, op)?;
             offset = align_up(offset, (stencil.data_align as usize).max(MIN_DATA_ALIGN))?;
             self.op_data_offsets.push(offset_u32(offset)?);
             offset = add(offset, stencil.data.len())?;
@@ -169,11 +169,12 @@ impl Layout {
         }
     }
 
-    /// Offset of the trampoline that jumps to `symbol`, if one is reserved.
+    /// Offset of the trampoline that jumps to `symbol`, if one is reserved
+    /// (and the offset does not overflow, in a layout built by hand).
     pub fn trampoline(&self, symbol: u16) -> Option<usize> {
         let index = self.trampoline_symbols.binary_search(&symbol).ok()?;
         let size = trampoline::size(self.arch?)?;
-        Some(self.trampoline_offset + index * size)
+        index.checked_mul(size)?.checked_add(self.trampoline_offset)
     }
 
     /// End of the trampolines: `trampoline_offset` if there are none, and
@@ -196,12 +197,19 @@ pub(crate) fn uop_stencil<'t>(
     op_index: usize,
     op: &TraceOp,
 ) -> Result<&'t Stencil, EmitError> {
-    table
-        .uops
-        .get(usize::from(op.uop))
-        .ok_or(EmitError::UnknownUop {
+    if usize::from(op.uop) >= table.info.len().max(table.uops.len()) {
+        return Err(EmitError::UnknownUop {
             op: op_index,
             uop: op.uop,
+        });
+    }
+    table
+        .stencil(op.uop, op.variant)
+        .ok_or(EmitError::UnknownVariant {
+            op: op_index,
+            uop: op.uop,
+            variant: op.variant,
+            cache: table.cache,
         })
 }
 

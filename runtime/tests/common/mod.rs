@@ -8,7 +8,7 @@ pub mod table;
 
 use runtime::{Arch, Hole, HoleKind, HoleValue, Stencil, StencilTable, TraceOp, UopInfo};
 use table::{code_only, hole, info};
-pub use table::{op, with_oparg};
+pub use table::{op, with_deopt_target, with_oparg, with_operand, OP_VALUES};
 
 /// One GOT slot holding `value`.
 const fn got_slot(value: HoleValue) -> [Hole; 1] {
@@ -33,7 +33,7 @@ const fn got_load_no_rex(offset: u32, slot: i64) -> Hole {
 }
 
 const fn continuation(offset: u32) -> Hole {
-    hole(offset, HoleKind::PcRel32, HoleValue::Continue, -4)
+    hole(offset, HoleKind::X86Branch32, HoleValue::Continue, -4)
 }
 
 pub const LOAD_OPERAND: u16 = 0;
@@ -58,13 +58,13 @@ static UOPS: [Stencil; 12] = [
         code: &[0x48, 0x8B, 0x05, 0, 0, 0, 0],
         code_holes: &[got_load(3, 0)],
         data: &[0; 8],
-        data_holes: &got_slot(HoleValue::Operand),
+        data_holes: &got_slot(HoleValue::OpValue(1)),
         data_align: 8,
     },
     // add_oparg: addq $OPARG, %rax
     code_only(
         &[0x48, 0x05, 0, 0, 0, 0],
-        &[hole(2, HoleKind::Abs32Signed, HoleValue::Oparg, 0)],
+        &[hole(2, HoleKind::Abs32Signed, HoleValue::OpValue(0), 0)],
     ),
     // add_oparg_got: movq OPARG@GOTPCREL(%rip), %rcx; addq %rcx, %rax;
     // jmp CONTINUE
@@ -74,7 +74,7 @@ static UOPS: [Stencil; 12] = [
         ],
         code_holes: &[got_load(3, 0), continuation(11)],
         data: &[0; 8],
-        data_holes: &got_slot(HoleValue::Oparg),
+        data_holes: &got_slot(HoleValue::OpValue(0)),
         data_align: 8,
     },
     // add_constant: movq CONSTANT@GOTPCREL(%rip), %rcx; addq (%rcx), %rax.
@@ -98,7 +98,7 @@ static UOPS: [Stencil; 12] = [
     // call_direct: pushq %rdi; movq %rax, %rdi; callq SYMBOL1; popq %rdi
     code_only(
         &[0x57, 0x48, 0x89, 0xC7, 0xE8, 0, 0, 0, 0, 0x5F],
-        &[hole(5, HoleKind::PcRel32, HoleValue::Symbol(1), -4)],
+        &[hole(5, HoleKind::X86Branch32, HoleValue::Symbol(1), -4)],
     ),
     // guard_below: cmpq $OPARG, %rax; jge 1f; jmp CONTINUE;
     // 1: movabsq $DEOPT_TARGET, %rax; retq
@@ -108,9 +108,9 @@ static UOPS: [Stencil; 12] = [
             0, 0xC3,
         ],
         &[
-            hole(2, HoleKind::Abs32Signed, HoleValue::Oparg, 0),
+            hole(2, HoleKind::Abs32Signed, HoleValue::OpValue(0), 0),
             continuation(9),
-            hole(15, HoleKind::Abs64, HoleValue::DeoptTarget, 0),
+            hole(15, HoleKind::Abs64, HoleValue::OpValue(2), 0),
         ],
     ),
     // add_argument: addq %rdi, %rax
@@ -120,7 +120,7 @@ static UOPS: [Stencil; 12] = [
         &[
             0x48, 0x01, 0xF8, 0x48, 0x83, 0xEF, 0x01, 0x0F, 0x85, 0, 0, 0, 0,
         ],
-        &[hole(9, HoleKind::PcRel32, HoleValue::JumpTarget, -4)],
+        &[hole(9, HoleKind::X86Branch32, HoleValue::JumpTarget, -4)],
     ),
     // zero: xorl %eax, %eax
     code_only(&[0x31, 0xC0], &[]),
@@ -136,7 +136,7 @@ static UOPS: [Stencil; 12] = [
         ],
         code_holes: &[got_load_no_rex(6, 0)],
         data: &[0; 8],
-        data_holes: &got_slot(HoleValue::Oparg),
+        data_holes: &got_slot(HoleValue::OpValue(0)),
         data_align: 8,
     },
 ];
@@ -164,9 +164,12 @@ pub static TABLE: StencilTable = StencilTable {
     llvm_version: "hand-written",
     code_align: 1,
     shim: code_only(&[0x53, 0xE8, 0, 0, 0, 0, 0x5B, 0xC3], &[continuation(2)]),
+    cache: 0,
     uops: &UOPS,
     info: &INFO,
     symbols: &["triple", "add_seven"],
+    op_values: &OP_VALUES,
+    trace_values: &[],
 };
 
 pub extern "C" fn triple(x: i64) -> i64 {
@@ -190,19 +193,13 @@ pub fn symbols() -> [u64; 2] {
 /// guard deopts with `deopt_target` 6.
 pub fn arithmetic_trace(limit: u32) -> Vec<TraceOp> {
     vec![
-        TraceOp {
-            operand: 40,
-            ..op(LOAD_OPERAND)
-        },
+        with_operand(LOAD_OPERAND, 40),
         with_oparg(ADD_OPARG, 2),
         with_oparg(ADD_OPARG_GOT, 100),
         op(ADD_CONSTANT),
         op(CALL_GOT),
         op(CALL_DIRECT),
-        TraceOp {
-            deopt_target: 6,
-            ..with_oparg(GUARD_BELOW, limit)
-        },
+        with_deopt_target(with_oparg(GUARD_BELOW, limit), 6),
         op(ADD_ARGUMENT),
         op(RETURN),
     ]

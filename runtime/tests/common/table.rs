@@ -2,7 +2,7 @@
 //! code only, uop information with no flags set, and trace ops.
 #![allow(dead_code, unused_macros, unused_imports)]
 
-use runtime::{Hole, HoleKind, HoleValue, Stencil, TraceOp, UopInfo};
+use runtime::{Hole, HoleKind, HoleValue, Stencil, TraceOp, UopInfo, ValueInfo};
 
 /// Little-endian bytes of 32-bit instruction words.
 macro_rules! words {
@@ -41,27 +41,49 @@ pub const fn info(name: &'static str) -> UopInfo {
         name,
         inputs: &[],
         outputs: &[],
-        uses_oparg: false,
-        uses_operand: false,
-        uses_jump_target: false,
-        uses_deopt: false,
+        uses: &[],
         helpers: &[],
     }
 }
 
 /// An op of `uop` with every value zero.
 pub fn op(uop: u16) -> TraceOp {
-    TraceOp {
-        uop,
-        oparg: 0,
-        operand: 0,
-        jump_target: 0,
-        deopt_target: 0,
-    }
+    TraceOp::new(uop)
 }
 
+/// The per-op values of the hand-written tables: the oparg, the operand
+/// and the deopt target, in that order.
+pub static OP_VALUES: [ValueInfo; 3] = [
+    ValueInfo {
+        name: "oparg",
+        bits: 32,
+    },
+    ValueInfo {
+        name: "operand",
+        bits: 64,
+    },
+    ValueInfo {
+        name: "deopt_target",
+        bits: 64,
+    },
+];
+
 pub fn with_oparg(uop: u16, oparg: u32) -> TraceOp {
-    TraceOp { oparg, ..op(uop) }
+    let mut op = op(uop);
+    op.values[0] = u64::from(oparg);
+    op
+}
+
+pub fn with_operand(uop: u16, operand: u64) -> TraceOp {
+    let mut op = op(uop);
+    op.values[1] = operand;
+    op
+}
+
+/// `op` with its deopt target set.
+pub fn with_deopt_target(mut op: TraceOp, deopt_target: u64) -> TraceOp {
+    op.values[2] = deopt_target;
+    op
 }
 
 pub fn jump(uop: u16, jump_target: u32) -> TraceOp {

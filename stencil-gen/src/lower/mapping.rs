@@ -45,10 +45,62 @@ pub(super) fn map(
         _ => None,
     };
     let mapping = mapping.ok_or(RelocationProblem::Unsupported)?;
+    let mapping = match mapping {
+        Mapping::Direct(HoleKind::PcRel32)
+            if rel32_ends_instruction(format, arch, r_type)
+                && usize::try_from(relocation.offset)
+                    .is_ok_and(|at| insn::x86_rel32_branch(data, at)) =>
+        {
+            Mapping::Direct(HoleKind::X86Branch32)
+        }
+        other => other,
+    };
     Ok(match mapping {
         Mapping::Direct(kind) if import => Mapping::Got(import_kind(arch, kind, relocation, data)),
         other => other,
     })
+}
+
+/// Whether a pc-relative 32-bit relocation of type `r_type` is relative
+/// to the end of its field with nothing after it in the instruction, as
+/// the rel32 of a branch is (COFF's `REL32_1..5` and Mach-O's
+/// `SIGNED_1/2/4` say bytes follow).
+fn rel32_ends_instruction(format: Format, arch: Arch, r_type: u32) -> bool {
+    match (format, arch) {
+        (Format::Elf, Arch::X86_64) => {
+            matches!(r_type, elf::R_X86_64_PC32 | elf::R_X86_64_PLT32)
+        }
+        (Format::MachO, Arch::X86_64) => u8::try_from(r_type)
+            .is_ok_and(|t| matches!(t, macho::X86_64_RELOC_SIGNED | macho::X86_64_RELOC_BRANCH)),
+        (Format::Coff, Arch::X86_64) => r_type == u32::from(pe::IMAGE_REL_AMD64_REL32),
+        (Format::Coff, Arch::I686) => r_type == u32::from(pe::IMAGE_REL_I386_REL32),
+        _ => false,
+    }
+}
+
+/// Checks that a hole kind a trampoline may serve sits on the branch it
+/// promises: only a branch may be redirected to a trampoline, so a
+/// relocation of such a type on anything else is refused.
+pub(super) fn check_branch_site(
+    kind: HoleKind,
+    data: &[u8],
+    offset: u64,
+) -> Result<(), RelocationProblem> {
+    let is_branch = match kind {
+        HoleKind::Aarch64Branch26 => word_at(data, offset).map(insn::aarch64_b_or_bl),
+        HoleKind::Riscv64Call => word_at(data, offset).and_then(|auipc| {
+            let jalr = word_at(data, offset.checked_add(4)?)?;
+            Some(insn::riscv64_call_pair(auipc, jalr))
+        }),
+        _ => return Ok(()),
+    };
+    match is_branch {
+        Some(true) => Ok(()),
+        Some(false) => Err(RelocationProblem::UnexpectedInstruction(
+            word_at(data, offset).unwrap_or_default(),
+        )),
+        None => Err(RelocationProblem::OutOfBounds),
+    }
 }
 
 /// The kind of a hole reading an import slot: an x86-64 RIP-relative load

@@ -62,7 +62,7 @@ fn forms(arch: Arch) -> &'static [JumpForm] {
     const X86: &[JumpForm] = &[JumpForm {
         size: 5,
         hole_at: 1,
-        kind: HoleKind::PcRel32,
+        kind: HoleKind::X86Branch32,
         addend: -4,
         matches: x86_jmp,
     }];

@@ -59,6 +59,49 @@ pub fn aarch64_page_offset_scale(word: u32) -> Option<u8> {
     }
 }
 
+/// AArch64 `B` or `BL` (imm26).
+pub fn aarch64_b_or_bl(word: u32) -> bool {
+    word & 0x7c00_0000 == 0x1400_0000
+}
+
+/// RISC-V `AUIPC rX` followed by a `JALR` through `rX`: the pair a
+/// `R_RISCV_CALL` patches.
+pub fn riscv64_call_pair(auipc: u32, jalr: u32) -> bool {
+    let auipc_rd = (auipc >> 7) & 0x1f;
+    auipc & 0x7f == 0x17
+        && jalr & 0x7f == 0x67
+        && (jalr >> 12) & 0x7 == 0
+        && (jalr >> 15) & 0x1f == auipc_rd
+}
+
+/// A `call rel32` (`E8`), `jmp rel32` (`E9`) or `jcc rel32` (`0F 80..8F`)
+/// whose rel32 is at `at`. A RIP-relative operand's disp32 follows a ModRM
+/// with mod 00, which none of these opcode bytes is, so the bytes before
+/// a pc-relative field tell a branch from an operand.
+pub fn x86_rel32_branch(code: &[u8], at: usize) -> bool {
+    if at.checked_add(4).is_none_or(|end| end > code.len()) {
+        return false;
+    }
+    let before = |n: usize| at.checked_sub(n).and_then(|i| code.get(i)).copied();
+    matches!(before(1), Some(0xe8 | 0xe9))
+        || (before(2) == Some(0x0f) && before(1).is_some_and(|b| b & 0xf0 == 0x80))
+}
+
+/// `8D /r` (`lea`) with a RIP-relative ModRM before the disp32 at `at`,
+/// with or without prefixes: its result is the address itself, which a
+/// `mov` (`8B /r`) from a slot holding that address gives as well.
+pub fn x86_64_rip_lea(code: &[u8], at: usize) -> bool {
+    let Some(&[opcode, modrm]) = at.checked_sub(2).and_then(|start| code.get(start..at)) else {
+        return false;
+    };
+    // `0F 8D` would be a two-byte opcode (`jge rel32`, no ModRM).
+    let two_byte = at
+        .checked_sub(3)
+        .and_then(|i| code.get(i))
+        .is_some_and(|&b| b == 0x0f);
+    opcode == 0x8d && rip_relative(modrm) && !two_byte && at + 4 <= code.len()
+}
+
 /// Whether the byte at `at - 3` may be a prefix, escape or REX byte of the
 /// instruction whose ModRM is at `at - 1`, rather than the end of the one
 /// before.

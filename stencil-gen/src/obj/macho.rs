@@ -37,23 +37,16 @@ pub(super) fn section_kind(section: &object::Section<'_, '_>) -> SectionKind {
     }
 }
 
-/// The relocations of section `index`, with effective addends.
+/// The relocations of section `index` of an `arch` object (x86-64 or
+/// AArch64, as its header said), with effective addends.
 pub(super) fn raw_relocations(
     file: &MachOFile64<'_, Endianness>,
+    arch: Arch,
     index: object::SectionIndex,
     bytes: &SectionBytes<'_>,
 ) -> Result<Vec<RawRelocation>, ObjError> {
     let endian = file.endian();
     let cputype = file.macho_header().cputype(endian);
-    let arch = match cputype {
-        macho::CPU_TYPE_X86_64 => Arch::X86_64,
-        macho::CPU_TYPE_ARM64 => Arch::Aarch64,
-        other => {
-            return Err(ObjError::UnsupportedArchitecture(format!(
-                "Mach-O cpu {other}"
-            )))
-        }
-    };
     let section = file
         .section_by_index(index)
         .map_err(|e| read_error(bytes, e))?;

@@ -13,7 +13,7 @@ use super::{BuildError, Event, GenError, Progress, UnitId};
 use crate::cache::{Cache, Entry, Key, KeyInputs, Lookup, Rejection};
 use crate::emit_c::CSource;
 use crate::lower;
-use crate::model::StencilGroup;
+use crate::model::{DeclaredValues, StencilGroup};
 use crate::target::Target;
 use crate::toolchain::{self, Disassembler, Tool, Toolchain};
 
@@ -39,6 +39,8 @@ pub(super) struct Context<'a> {
     pub toolchain: &'a Toolchain,
     pub cache: Option<&'a Cache>,
     pub targets: usize,
+    /// The hole values the VM declared.
+    pub values: &'a DeclaredValues,
     pub pool: &'a rayon::ThreadPool,
     pub progress: &'a dyn Progress,
 }
@@ -152,7 +154,7 @@ pub(super) fn build_all(ctx: &Context<'_>, jobs: &[Job<'_>]) -> Result<Built, Ge
     let lowered: Vec<Option<Result<StencilGroup, BuildError>>> = ctx.pool.install(|| {
         jobs.par_iter()
             .zip(&entries)
-            .map(|(job, entry)| entry.as_ref().map(|e| lower_entry(job, e)))
+            .map(|(job, entry)| entry.as_ref().map(|e| lower_entry(job, e, ctx.values)))
             .collect()
     });
     let mut units = Vec::with_capacity(jobs.len());
@@ -338,9 +340,14 @@ fn store(
 }
 
 /// Lower an entry's object and cut its listing to the stencil's code.
-fn lower_entry(job: &Job<'_>, entry: &Entry) -> Result<StencilGroup, BuildError> {
-    let mut group =
-        lower::lower(&entry.object, job.target, &job.unit.name).map_err(BuildError::Lower)?;
+fn lower_entry(
+    job: &Job<'_>,
+    entry: &Entry,
+    values: &DeclaredValues,
+) -> Result<StencilGroup, BuildError> {
+    let mut group = lower::lower(&entry.object, job.target, &job.unit.name, values)
+        .and_then(|group| lower::require_declared(group, job.target))
+        .map_err(BuildError::Lower)?;
     group.disassembly = toolchain::tidy_listing(job.target, &entry.listing, group.code.len());
     Ok(group)
 }

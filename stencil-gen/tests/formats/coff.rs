@@ -2,6 +2,8 @@
 //! and data, AArch64 instruction immediates, page offsets scaled by the
 //! access size), and `__imp_NAME` import slots become GOT slots.
 
+#[allow(unused_imports)]
+use crate::abi_support::{reference_abi, reference_values};
 use object::{Object, ObjectSection};
 use runtime::HoleKind::*;
 use stencil_gen::model::Value;
@@ -59,7 +61,7 @@ fn amd64_rel32() {
     assert_has_relocation(&object, "IMAGE_REL_AMD64_REL32");
     let group = lower_object(X86, &object);
     assert!(group.trailing_jump_removed);
-    assert_eq!(group.code_holes, [hole(2, PcRel32, helper(), -4)]);
+    assert_eq!(group.code_holes, [hole(2, X86Branch32, helper(), -4)]);
     let (code, _) = Emission::new(BASE, DATA)
         .with(helper(), 0x5555_4000_0010)
         .emit(&group);
@@ -281,7 +283,8 @@ fn arm64_page_offset_on_another_instruction_is_an_error() {
     let (start, _) = text.file_range().unwrap();
     let mut broken = object.clone();
     broken[start as usize + 4..start as usize + 8].copy_from_slice(&madd.to_le_bytes());
-    let error = stencil_gen::lower::lower(&broken, A64, "test_uop").unwrap_err();
+    let error =
+        stencil_gen::lower::lower(&broken, A64, "test_uop", reference_values()).unwrap_err();
     assert_eq!(
         error.to_string(),
         "uop `test_uop` (aarch64-pc-windows-msvc): relocation IMAGE_REL_ARM64_PAGEOFFSET_12L \
@@ -381,7 +384,7 @@ fn i386_rel32() {
     assert_has_relocation(&object, "IMAGE_REL_I386_REL32");
     let group = lower_object(I686, &object);
     assert!(group.trailing_jump_removed);
-    assert_eq!(group.code_holes, [hole(1, PcRel32, helper(), -4)]);
+    assert_eq!(group.code_holes, [hole(1, X86Branch32, helper(), -4)]);
     let (code, _) = Emission::new(I686_CODE, I686_DATA)
         .with(helper(), 0x0900_0010)
         .emit(&group);
@@ -420,9 +423,12 @@ fn i386_reads_the_whole_operand_from_its_slot() {
             hole(7, Abs32, Value::Data, 4)
         ]
     );
-    assert_eq!(group.data_holes, [hole(0, Abs64, Value::Operand, 0)]);
+    assert_eq!(
+        group.data_holes,
+        [hole(0, Abs64, Value::OpValue("operand".into()), 0)]
+    );
     let (code, data) = Emission::new(I686_CODE, I686_DATA)
-        .with(Value::Operand, 0x1122_3344_5566_7788)
+        .with(Value::OpValue("operand".into()), 0x1122_3344_5566_7788)
         .emit(&group);
     assert_eq!(read_u64(&data, 0), 0x1122_3344_5566_7788);
     assert_eq!(
@@ -446,5 +452,45 @@ fn i386_unsupported_relocations_are_errors() {
         lower_error(I686, "retl\n.data\n.long 0\n.rva _helper\n"),
         "uop `test_uop` (i686-pc-windows-msvc): unsupported relocation \
          IMAGE_REL_I386_DIR32NB in .data at offset 0x4"
+    );
+}
+
+#[test]
+fn amd64_helper_address_taken_in_c_goes_through_a_got_slot() {
+    // clang takes a helper's address with a RIP-relative `leaq` on
+    // Windows, where there is no GOT: lowering turns it into a load of a
+    // slot, so the address is right wherever the trace lands.
+    let flags: Vec<&str> = X86.clang_flags.iter().copied().chain(["-x", "c"]).collect();
+    let object = assemble_with(
+        X86,
+        &flags,
+        "extern void helper(void);\nvoid *_JIT_ENTRY(void) { return (void *)&helper; }\n",
+    );
+    assert_has_relocation(&object, "IMAGE_REL_AMD64_REL32");
+    let group = lower_object(X86, &object);
+    let slot = group
+        .data_holes
+        .iter()
+        .find(|h| h.value == helper())
+        .expect("a GOT slot holding the helper");
+    assert_eq!((slot.kind, slot.addend), (Abs64, 0));
+    let load = group
+        .code_holes
+        .iter()
+        .find(|h| h.kind == X86_64GotLoadUnrelaxed)
+        .expect("a load of the slot");
+    assert_eq!(load.addend, i64::from(slot.offset) - 4);
+    assert!(group.code_holes.iter().all(|h| h.value != helper()));
+    let far = BASE + 0x10_0000_0000;
+    let (code, data) = Emission::new(BASE, DATA).with(helper(), far).emit(&group);
+    assert_eq!(read_u64(&data, slot.offset as usize), far);
+    let at = u64::from(load.offset) - 3;
+    assert_eq!(
+        instruction(X86, &code, BASE, at),
+        format!(
+            "movq {:#x}(%rip), %rax # {:#x}",
+            DATA + u64::from(slot.offset) - (BASE + at + 7),
+            DATA + u64::from(slot.offset)
+        )
     );
 }

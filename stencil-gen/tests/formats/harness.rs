@@ -4,6 +4,8 @@
 // Two test crates include this module and each uses a part of it.
 #![allow(dead_code)]
 
+#[allow(unused_imports)]
+use crate::abi_support::{reference_abi, reference_values};
 use std::path::Path;
 use std::process::Command;
 
@@ -48,7 +50,7 @@ pub fn assemble_with(target: &Target, flags: &[&str], source: &str) -> Vec<u8> {
 
 /// Lower `object` as a uop for `target`, or panic with the error.
 pub fn lower_object(target: &Target, object: &[u8]) -> StencilGroup {
-    lower(object, target, "test_uop").unwrap_or_else(|e| panic!("{e}"))
+    lower(object, target, "test_uop", reference_values()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub fn lower_asm(target: &Target, source: &str) -> StencilGroup {
@@ -61,9 +63,14 @@ pub fn lower_asm_with(target: &Target, flags: &[&str], source: &str) -> StencilG
 
 /// The message of lowering `source`, which must fail.
 pub fn lower_error(target: &Target, source: &str) -> String {
-    lower(&assemble(target, source), target, "test_uop")
-        .unwrap_err()
-        .to_string()
+    lower(
+        &assemble(target, source),
+        target,
+        "test_uop",
+        reference_values(),
+    )
+    .unwrap_err()
+    .to_string()
 }
 
 pub fn hole(offset: u32, kind: HoleKind, value: Value, addend: i64) -> Hole {

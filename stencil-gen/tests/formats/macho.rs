@@ -26,7 +26,7 @@ fn x86_64_branch() {
     let group = lower_object(X86, &object);
     // The jump to the continuation at the end is dropped.
     assert!(group.trailing_jump_removed);
-    assert_eq!(group.code_holes, [hole(2, PcRel32, helper(), -4)]);
+    assert_eq!(group.code_holes, [hole(2, X86Branch32, helper(), -4)]);
     let (code, _) = Emission::new(BASE, DATA)
         .with(helper(), 0x5555_4000_0010)
         .emit(&group);
@@ -124,10 +124,13 @@ fn x86_64_got_load() {
     assert_has_relocation(&object, "X86_64_RELOC_GOT_LOAD");
     let group = lower_object(X86, &object);
     assert_eq!(group.code_holes, [hole(3, X86_64GotLoad, Value::Data, -4)]);
-    assert_eq!(group.data_holes, [hole(0, Abs64, Value::Operand, 0)]);
+    assert_eq!(
+        group.data_holes,
+        [hole(0, Abs64, Value::OpValue("operand".into()), 0)]
+    );
     let emit = |operand| {
         Emission::new(BASE, DATA)
-            .with(Value::Operand, operand)
+            .with(Value::OpValue("operand".into()), operand)
             .emit(&group)
     };
     let (code, _) = emit(0x1234);
@@ -166,11 +169,14 @@ fn x86_64_got() {
     );
     assert_eq!(
         group.data_holes,
-        [hole(0, Abs64, Value::Oparg, 0), hole(8, Abs64, helper(), 0)]
+        [
+            hole(0, Abs64, Value::OpValue("oparg".into()), 0),
+            hole(8, Abs64, helper(), 0)
+        ]
     );
     let helper_at = 0x5555_2000_0000;
     let (code, _) = Emission::new(BASE, DATA)
-        .with(Value::Oparg, 0xdead_beef)
+        .with(Value::OpValue("oparg".into()), 0xdead_beef)
         .with(helper(), helper_at)
         .emit(&group);
     let listing = listing(X86, &code, BASE);

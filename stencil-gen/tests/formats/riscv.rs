@@ -328,3 +328,33 @@ fn pcrel_lo12_without_its_hi20_is_an_error() {
          .text at offset 0x4 has addend 4; a %pcrel_lo takes its addend from its %pcrel_hi"
     );
 }
+
+#[test]
+fn call_on_another_instruction_pair_is_refused() {
+    let message = lower_error(
+        RV,
+        ".option norvc\n.reloc ., R_RISCV_CALL_PLT, helper\naddi a0, a0, 1\naddi a0, a0, 1\nret\n",
+    );
+    assert_eq!(
+        message,
+        "uop `test_uop` (riscv64gc-unknown-linux-gnu): relocation R_RISCV_CALL_PLT in .text \
+         at offset 0x0 is on instruction 0x00150513, which it cannot patch"
+    );
+}
+
+#[test]
+fn relocations_that_overlap_are_refused() {
+    // A `%pcrel_lo` put on the `AUIPC` it pairs with: two holes in one
+    // instruction word, each with its own field.
+    let message = lower_error(
+        RV,
+        ".Lhi:\nauipc a0, %got_pcrel_hi(_JIT_OPARG)\n\
+         .reloc .Lhi, R_RISCV_PCREL_LO12_I, .Lhi\nld a0, 0(a0)\nret\n",
+    );
+    assert_eq!(
+        message,
+        "uop `test_uop` (riscv64gc-unknown-linux-gnu): relocations overlap: the Riscv64PcRelHi20 \
+         hole at code offset 0x0 and the Riscv64PcRelLo12I hole at code offset 0x0 rewrite the \
+         same bytes"
+    );
+}

@@ -209,9 +209,9 @@ fn external_value(name: &str, prefix: &str) -> Value {
     match bare {
         "_JIT_CONTINUE" => Value::Continue,
         "_JIT_JUMP_TARGET" => Value::JumpTarget,
-        "_JIT_OPARG" => Value::Oparg,
-        "_JIT_OPERAND" => Value::Operand,
-        "_JIT_DEOPT_TARGET" => Value::DeoptTarget,
+        "_JIT_OPARG" => Value::OpValue("oparg".into()),
+        "_JIT_OPERAND" => Value::OpValue("operand".into()),
+        "_JIT_DEOPT_TARGET" => Value::OpValue("deopt_target".into()),
         _ => Value::Symbol(bare.to_string()),
     }
 }

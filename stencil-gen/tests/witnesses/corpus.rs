@@ -2,6 +2,8 @@
 //! compiled for every target, read by both witnesses and lowered, once per
 //! test run; and the hand-written fixtures.
 
+#[allow(unused_imports)]
+use crate::abi_support::{reference_abi, reference_values};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -44,11 +46,13 @@ pub fn corpus() -> &'static [Built] {
 
 fn sources() -> Vec<CSource> {
     let defs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../uop-defs/defs");
-    let files = uop_defs::load_dir(&defs).unwrap_or_else(|d| panic!("{d}"));
-    let mut units = vec![emit_shim().unwrap_or_else(|e| panic!("{e:?}"))];
+    let files = uop_defs::load_dir(&defs)
+        .unwrap_or_else(|d| panic!("{d}"))
+        .files;
+    let mut units = vec![emit_shim(reference_abi()).unwrap_or_else(|e| panic!("{e:?}"))];
     for file in &files {
         for uop in &file.uops {
-            units.push(emit_uop(file, uop).unwrap_or_else(|e| panic!("{e:?}")));
+            units.push(emit_uop(reference_abi(), file, uop).unwrap_or_else(|e| panic!("{e:?}")));
         }
     }
     units
@@ -111,7 +115,8 @@ fn build() -> Vec<Built> {
                         readobj: readobj_reports
                             .next()
                             .unwrap_or_else(|| Err("no llvm-readobj report".into())),
-                        lowered: lower_with_layout(object, target, name).map_err(|e| e.to_string()),
+                        lowered: lower_with_layout(object, target, name, reference_values())
+                            .map_err(|e| e.to_string()),
                     })
                     .collect()
             });

@@ -63,7 +63,7 @@ pub fn rule(
             "R_X86_64_64" => Direct(Abs64),
             "R_X86_64_32" => Direct(Abs32),
             "R_X86_64_32S" => Direct(Abs32Signed),
-            "R_X86_64_PC32" | "R_X86_64_PLT32" => Direct(PcRel32),
+            "R_X86_64_PC32" | "R_X86_64_PLT32" => Direct(x86_rel32_kind(code)),
             "R_X86_64_PC64" => Direct(PcRel64),
             "R_X86_64_REX_GOTPCRELX" => Got(X86_64GotLoad),
             "R_X86_64_GOTPCRELX" => Got(X86_64GotLoadNoRex),
@@ -125,11 +125,10 @@ pub fn rule(
         },
         (Format::MachO, Machine::X86_64, name) => match name {
             "X86_64_RELOC_UNSIGNED" => Direct(unsigned()?),
-            "X86_64_RELOC_BRANCH"
-            | "X86_64_RELOC_SIGNED"
-            | "X86_64_RELOC_SIGNED_1"
-            | "X86_64_RELOC_SIGNED_2"
-            | "X86_64_RELOC_SIGNED_4" => Direct(PcRel32),
+            "X86_64_RELOC_BRANCH" | "X86_64_RELOC_SIGNED" => Direct(x86_rel32_kind(code)),
+            "X86_64_RELOC_SIGNED_1" | "X86_64_RELOC_SIGNED_2" | "X86_64_RELOC_SIGNED_4" => {
+                Direct(PcRel32)
+            }
             // Promises a `movq` of the slot (REX prefix, opcode, ModRM
             // before the displacement), as R_X86_64_REX_GOTPCRELX does.
             "X86_64_RELOC_GOT_LOAD" => Got(x86_64_got_kind(code, true)),
@@ -149,8 +148,8 @@ pub fn rule(
         (Format::Coff, Machine::X86_64, name) => match name {
             "IMAGE_REL_AMD64_ADDR64" => Direct(Abs64),
             "IMAGE_REL_AMD64_ADDR32" => Direct(Abs32),
-            "IMAGE_REL_AMD64_REL32"
-            | "IMAGE_REL_AMD64_REL32_1"
+            "IMAGE_REL_AMD64_REL32" => Direct(x86_rel32_kind(code)),
+            "IMAGE_REL_AMD64_REL32_1"
             | "IMAGE_REL_AMD64_REL32_2"
             | "IMAGE_REL_AMD64_REL32_3"
             | "IMAGE_REL_AMD64_REL32_4"
@@ -172,7 +171,7 @@ pub fn rule(
         },
         (Format::Coff, Machine::I386, name) => match name {
             "IMAGE_REL_I386_DIR32" => Direct(Abs32),
-            "IMAGE_REL_I386_REL32" => Direct(PcRel32),
+            "IMAGE_REL_I386_REL32" => Direct(x86_rel32_kind(code)),
             _ => return Err(unmapped(name)),
         },
         (format, machine, name) => {
@@ -182,6 +181,25 @@ pub fn rule(
         }
     };
     Ok(rule)
+}
+
+/// A rel32 that ends its instruction is a branch's when the opcode before
+/// it is `call` (`E8`), `jmp` (`E9`) or a `jcc` (`0F 8x`); any other
+/// instruction has a ModRM there.
+fn x86_rel32_kind(code: Code<'_>) -> HoleKind {
+    if code.bytes.len() < code.at + 4 {
+        return PcRel32;
+    }
+    let branch = match (code.before(2), code.before(1)) {
+        (_, Some(&[0xe8 | 0xe9])) => true,
+        (Some(&[0x0f, second]), _) => (0x80..=0x8f).contains(&second),
+        _ => false,
+    };
+    if branch {
+        X86Branch32
+    } else {
+        PcRel32
+    }
 }
 
 /// The rule for a relocation whose referent is a COFF import slot

@@ -43,7 +43,7 @@ impl Display {
     fn line(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            None => errln!("{text}"),
         }
     }
 }
@@ -72,7 +72,7 @@ impl Progress for Display {
                     bar.set_message(format!("{} for {}", unit.uop, unit.target));
                     bar.inc(1);
                 }
-                None => eprintln!("compiled {} for {} ({done}/{total})", unit.uop, unit.target),
+                None => errln!("compiled {} for {} ({done}/{total})", unit.uop, unit.target),
             },
         }
     }
