@@ -100,7 +100,7 @@ impl Case {
     /// A case for `table`, described by `input`.
     pub fn new(table: &'static StencilTable, input: &[u8]) -> Case {
         let mut bytes = Bytes::new(input);
-        let uops = table.uops.len() as u64;
+        let uops = table.info.len() as u64;
         let len = bytes.below(24);
         let ops = (0..len)
             .map(|_| TraceOp {
@@ -109,31 +109,39 @@ impl Case {
                     63 => (uops + bytes.below(3)) as u16,
                     _ => bytes.below(uops) as u16,
                 },
-                oparg: number(
-                    &mut bytes,
-                    &[0, 1, 7, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF],
-                ) as u32,
-                operand: number(
-                    &mut bytes,
-                    &[
-                        0,
-                        1,
-                        0x7FFF_FFFF,
-                        0x8000_0000,
-                        0xFFFF_FFFF,
-                        u64::MAX,
-                        1 << 63,
-                    ],
-                ),
+                // Now and then a variant the uop does not have.
+                variant: match bytes.below(64) {
+                    63 => table.cache + 1,
+                    _ => bytes.below(u64::from(table.cache) + 1) as u8,
+                },
+                values: [
+                    number(
+                        &mut bytes,
+                        &[0, 1, 7, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF],
+                    ),
+                    number(
+                        &mut bytes,
+                        &[
+                            0,
+                            1,
+                            0x7FFF_FFFF,
+                            0x8000_0000,
+                            0xFFFF_FFFF,
+                            u64::MAX,
+                            1 << 63,
+                        ],
+                    ),
+                    // By convention a program counter: mostly small.
+                    match bytes.below(16) {
+                        15 => bytes.u64(),
+                        _ => bytes.below(0x1_0000),
+                    },
+                    bytes.u64(),
+                ],
                 // Now and then past the last op.
                 jump_target: match bytes.below(32) {
                     31 => (len + bytes.below(2)) as u32,
                     _ => bytes.below(len.max(1)) as u32,
-                },
-                // By convention a program counter: mostly small.
-                deopt_target: match bytes.below(16) {
-                    15 => bytes.u64(),
-                    _ => bytes.below(0x1_0000),
                 },
             })
             .collect();

@@ -47,8 +47,8 @@ fn describe(case: &Case) -> String {
         .iter()
         .map(|op| {
             format!(
-                "{}(oparg {:#x}, operand {:#x}, jump {}, deopt {:#x})",
-                op.uop, op.oparg, op.operand, op.jump_target, op.deopt_target
+                "{}.{}(values {:#x?}, jump {})",
+                op.uop, op.variant, op.values, op.jump_target
             )
         })
         .collect();
@@ -72,18 +72,17 @@ fn check_case(case: &Case, stats: &mut Stats) -> Result<Outcome, String> {
     let unknown = case
         .ops
         .iter()
-        .position(|op| usize::from(op.uop) >= table.uops.len());
+        .position(|op| table.stencil(op.uop, op.variant).is_none());
     let fresh = Layout::with_data_start_align(table, &case.ops, case.data_start_align);
     if case.reuse_layout {
         // Recomputed in place of the layout of a trace of every uop, it
         // must be the same as a fresh one.
-        let other: Vec<TraceOp> = (0..table.uops.len() as u16)
-            .map(|uop| TraceOp {
-                uop,
-                oparg: 0,
-                operand: 0,
-                jump_target: 0,
-                deopt_target: 0,
+        let other: Vec<TraceOp> = (0..table.info.len() as u16)
+            .flat_map(|uop| {
+                (0..=table.cache).map(move |variant| TraceOp {
+                    variant,
+                    ..TraceOp::new(uop)
+                })
             })
             .collect();
         let mut layout = Layout::with_data_start_align(table, &other, 16).unwrap_or_default();
@@ -100,7 +99,23 @@ fn check_case(case: &Case, stats: &mut Stats) -> Result<Outcome, String> {
         Ok(layout) => layout,
         Err(error) => {
             let justified = match error {
-                EmitError::UnknownUop { op, uop } => unknown == Some(op) && case.ops[op].uop == uop,
+                EmitError::UnknownUop { op, uop } => {
+                    unknown == Some(op)
+                        && case.ops[op].uop == uop
+                        && usize::from(uop) >= table.info.len()
+                }
+                EmitError::UnknownVariant {
+                    op,
+                    uop,
+                    variant,
+                    cache,
+                } => {
+                    unknown == Some(op)
+                        && case.ops[op].uop == uop
+                        && case.ops[op].variant == variant
+                        && variant > cache
+                        && cache == table.cache
+                }
                 EmitError::BadAlignment {
                     op: None,
                     section: Section::Data,
@@ -324,13 +339,7 @@ impl Trace<'_> {
             }
             EmitError::ValueOutsideOp { site, value } => {
                 let (placed, hole) = self.at_site(&site)?;
-                let op_only = matches!(
-                    value,
-                    HoleValue::Oparg
-                        | HoleValue::Operand
-                        | HoleValue::JumpTarget
-                        | HoleValue::DeoptTarget
-                );
+                let op_only = matches!(value, HoleValue::OpValue(_) | HoleValue::JumpTarget);
                 if placed.op.is_some() || hole.value != value || !op_only {
                     return Err("the hole's value exists there".into());
                 }
@@ -370,7 +379,16 @@ impl Trace<'_> {
                     }
                 }
             }
+            EmitError::AddressOverflow { base, len } => {
+                if base != self.base
+                    || len != self.layout.len
+                    || base.checked_add(len as u64).is_some()
+                {
+                    return Err("the trace ends below the top of the address space".into());
+                }
+            }
             EmitError::UnknownUop { .. }
+            | EmitError::UnknownVariant { .. }
             | EmitError::BadAlignment { .. }
             | EmitError::TooLarge
             | EmitError::BufferTooSmall { .. }

@@ -14,6 +14,7 @@ pub fn width(kind: HoleKind) -> usize {
         HoleKind::Abs32
         | HoleKind::Abs32Signed
         | HoleKind::PcRel32
+        | HoleKind::X86Branch32
         | HoleKind::X86_64GotLoad
         | HoleKind::X86_64GotLoadNoRex
         | HoleKind::X86_64GotLoadUnrelaxed
@@ -48,6 +49,7 @@ pub fn field_mask(kind: HoleKind) -> u64 {
         HoleKind::Abs32
         | HoleKind::Abs32Signed
         | HoleKind::PcRel32
+        | HoleKind::X86Branch32
         | HoleKind::X86_64GotLoad
         | HoleKind::X86_64GotLoadNoRex
         | HoleKind::X86_64GotLoadUnrelaxed => 0xFFFF_FFFF,
@@ -162,11 +164,12 @@ pub fn decode(kind: HoleKind, arch: Arch, bytes: &[u8], location: u64) -> Option
         HoleKind::Abs32 => Constraint::exact(word),
         HoleKind::Abs32Signed => Constraint::exact(sext(word, 32) as u64),
         HoleKind::PcRel64 => Constraint::relative(raw as i64),
-        HoleKind::PcRel32 if arch == Arch::I686 && location >> 32 == 0 => {
+        HoleKind::PcRel32 | HoleKind::X86Branch32 if arch == Arch::I686 && location >> 32 == 0 => {
             // A 32-bit processor adds the displacement modulo 2^32.
             Constraint::masked(true, 0, 0xFFFF_FFFF, word)
         }
         HoleKind::PcRel32
+        | HoleKind::X86Branch32
         | HoleKind::X86_64GotLoad
         | HoleKind::X86_64GotLoadNoRex
         | HoleKind::X86_64GotLoadUnrelaxed => Constraint::relative(sext(word, 32)),

@@ -39,7 +39,11 @@ pub fn placements<'a>(
     ops: &[TraceOp],
     layout: &Layout,
 ) -> Vec<Placed<'a>> {
-    let stencil = |i: usize| &table.uops[usize::from(ops[i].uop)];
+    let stencil = |i: usize| {
+        table
+            .stencil(ops[i].uop, ops[i].variant)
+            .expect("checked: every op's stencil exists")
+    };
     let code_end = |i: usize| layout.op_offsets[i] as usize + stencil(i).code.len();
     let mut placed = vec![Placed {
         op: None,
@@ -93,9 +97,11 @@ pub fn value(
         HoleValue::Symbol(symbol) => *symbols
             .get(usize::from(symbol))
             .ok_or(NoValue::MissingSymbol(symbol))?,
-        HoleValue::Oparg => u64::from(op.ok_or(NoValue::OutsideOp)?.oparg),
-        HoleValue::Operand => op.ok_or(NoValue::OutsideOp)?.operand,
-        HoleValue::DeoptTarget => op.ok_or(NoValue::OutsideOp)?.deopt_target,
+        HoleValue::OpValue(i) => *op
+            .ok_or(NoValue::OutsideOp)?
+            .values
+            .get(usize::from(i))
+            .ok_or(NoValue::OutsideOp)?,
         HoleValue::JumpTarget => {
             let target = op.ok_or(NoValue::OutsideOp)?.jump_target;
             let offset = layout

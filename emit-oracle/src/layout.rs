@@ -13,7 +13,7 @@ use crate::trampoline;
 pub fn served(arch: Arch, kind: HoleKind) -> bool {
     matches!(
         (arch, kind),
-        (Arch::X86_64, HoleKind::PcRel32)
+        (Arch::X86_64, HoleKind::X86Branch32)
             | (Arch::Aarch64, HoleKind::Aarch64Branch26)
             | (Arch::Riscv64, HoleKind::Riscv64Call)
     )
@@ -37,7 +37,7 @@ pub fn check(
 ) -> Result<(), String> {
     let stencils: Vec<&Stencil> = ops
         .iter()
-        .map(|op| &table.uops[usize::from(op.uop)])
+        .filter_map(|op| table.stencil(op.uop, op.variant))
         .collect();
     if layout.op_offsets.len() != ops.len() || layout.op_data_offsets.len() != ops.len() {
         return Err(format!(

@@ -24,10 +24,11 @@ pub fn reaches(kind: HoleKind, arch: Arch, location: u64, target: u64) -> bool {
         HoleKind::Abs64 | HoleKind::PcRel64 => true,
         HoleKind::Abs32 => target >> 32 == 0,
         HoleKind::Abs32Signed => fits_signed(absolute, 32),
-        HoleKind::PcRel32 if arch == Arch::I686 => {
+        HoleKind::PcRel32 | HoleKind::X86Branch32 if arch == Arch::I686 => {
             (location >> 32 == 0 && is_32_bit(target)) || fits_signed(relative, 32)
         }
         HoleKind::PcRel32
+        | HoleKind::X86Branch32
         | HoleKind::X86_64GotLoad
         | HoleKind::X86_64GotLoadNoRex
         | HoleKind::X86_64GotLoadUnrelaxed => fits_signed(relative, 32),

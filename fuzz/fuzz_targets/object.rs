@@ -7,7 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use stencil_gen::inspect;
 use stencil_gen::lower::lower_with_layout;
-use stencil_gen::model::Hole;
+use stencil_gen::model::{DeclaredValue, DeclaredValues, Hole};
 use stencil_gen::target::ALL;
 
 const NAME: &str = "fuzz";
@@ -33,12 +33,21 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let target = &ALL[usize::from(first) % ALL.len()];
-    match lower_with_layout(object, target, NAME) {
+    let values = DeclaredValues {
+        per_op: ["oparg", "operand", "deopt_target"]
+            .map(|name| DeclaredValue {
+                name: name.to_string(),
+                bits: 64,
+            })
+            .to_vec(),
+        per_trace: Vec::new(),
+    };
+    match lower_with_layout(object, target, NAME, &values) {
         Ok((group, _)) => {
             check_holes(&group.code_holes, group.code.len(), "code");
             check_holes(&group.data_holes, group.data.len(), "data");
             assert!(group.data_align.is_power_of_two());
-            let text = inspect::inspect(object, target, NAME).expect("lowered once");
+            let text = inspect::inspect(object, target, NAME, &values).expect("lowered once");
             assert!(text.starts_with(&format!("stencil `{NAME}` for {}\n", target.triple)));
         }
         Err(error) => {
