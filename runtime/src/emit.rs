@@ -20,8 +20,11 @@ pub const MAX_OP_VALUES: usize = 4;
 /// One uop of a trace, with the values its holes are patched with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TraceOp {
-    /// Uop id: an index into [`StencilTable::uops`].
+    /// Uop id: an index into [`StencilTable::info`].
     pub uop: u16,
+    /// The stencil variant: how many of the top stack values arrive in
+    /// registers (0..=[`StencilTable::cache`]).
+    pub variant: u8,
     /// Index into the trace's ops of the uop whose code `JumpTarget` is.
     pub jump_target: u32,
     /// The per-op values the VM declared, in the order of
@@ -34,6 +37,7 @@ impl TraceOp {
     pub const fn new(uop: u16) -> TraceOp {
         TraceOp {
             uop,
+            variant: 0,
             jump_target: 0,
             values: [0; MAX_OP_VALUES],
         }

@@ -53,6 +53,13 @@ impl fmt::Display for HoleSite {
 pub enum EmitError {
     /// An op's uop id is not in the stencil table.
     UnknownUop { op: usize, uop: u16 },
+    /// The op's variant is not one of its uop's (`0..=cache`).
+    UnknownVariant {
+        op: usize,
+        uop: u16,
+        variant: u8,
+        cache: u8,
+    },
     /// An alignment in the stencil table (or the requested data alignment)
     /// is not a power of two.
     BadAlignment {
@@ -105,6 +112,16 @@ impl fmt::Display for EmitError {
             EmitError::UnknownUop { op, uop } => {
                 write!(f, "op {op}: uop id {uop} is not in the stencil table")
             }
+            EmitError::UnknownVariant {
+                op,
+                uop,
+                variant,
+                cache,
+            } => write!(
+                f,
+                "op {op}: uop id {uop} has no variant {variant}; the table caches up to {cache} \
+                 stack values, so its variants are 0..={cache}"
+            ),
             EmitError::BadAlignment {
                 op,
                 uop,

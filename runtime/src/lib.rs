@@ -65,4 +65,4 @@ pub use emit::{emit, layout, EmitError, HoleSite, Layout, Section, TraceOp, MAX_
 pub use exec::{ExecError, ExecutableTrace};
 pub use hole::{Arch, Hole, HoleKind, HoleValue};
 pub use patch::{patch, relax_x86_64_got_load, PatchError};
-pub use stencil::{Stencil, StencilTable, UopInfo, ValueInfo, ValueType};
+pub use stencil::{Stencil, StencilTable, UopInfo, ValueInfo, ValueType, CACHE_SPILL};

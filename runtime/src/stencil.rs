@@ -46,6 +46,12 @@ impl UopInfo {
     }
 }
 
+/// The uop the generator adds when the cache holds values: variant `k`
+/// stores the `k` values in registers to the memory stack and leaves none
+/// in registers. A trace compiler puts it where the stack must be all in
+/// memory (before a jump target, say).
+pub const CACHE_SPILL: &str = "cache_spill";
+
 /// A value the VM declared with its uop definitions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ValueInfo {
@@ -66,7 +72,11 @@ pub struct StencilTable {
     pub code_align: u32,
     /// The C-ABI entry stencil that enters a trace.
     pub shim: Stencil,
-    /// Indexed by uop id.
+    /// How many of the top stack values a stencil may keep in registers:
+    /// every uop has `cache + 1` variants, one per number of values that
+    /// arrive in registers.
+    pub cache: u8,
+    /// Indexed by uop id and variant: `uops[uop * (cache + 1) + variant]`.
     pub uops: &'static [Stencil],
     /// Indexed by uop id.
     pub info: &'static [UopInfo],
@@ -88,6 +98,30 @@ impl StencilTable {
             .iter()
             .position(|u| u.name == name)
             .map(|i| i as u16)
+    }
+
+    /// The stencil of `uop` entered with `variant` values in registers.
+    pub fn stencil(&self, uop: u16, variant: u8) -> Option<&'static Stencil> {
+        if variant > self.cache {
+            return None;
+        }
+        let index = usize::from(uop) * (usize::from(self.cache) + 1) + usize::from(variant);
+        self.uops.get(index)
+    }
+
+    /// How many stack values are in registers after `uop` entered with
+    /// `variant` of them: its inputs come from the registers first, the
+    /// values left below them and its outputs stay there as far as the
+    /// cache reaches, the deepest going to memory. [`CACHE_SPILL`] leaves
+    /// none.
+    pub fn variant_out(&self, uop: u16, variant: u8) -> Option<u8> {
+        let info = self.info.get(usize::from(uop))?;
+        if info.name == CACHE_SPILL {
+            return Some(0);
+        }
+        let left = usize::from(variant).saturating_sub(info.inputs.len());
+        let held = (left + info.outputs.len()).min(usize::from(self.cache));
+        Some(held as u8)
     }
 
     /// The index in `TraceOp::values` of the per-op value with this name.

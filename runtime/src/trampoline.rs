@@ -15,8 +15,10 @@ pub struct Form {
     pub template: &'static [u8],
     /// Offset of the 8-byte little-endian address in `template`.
     pub address_at: usize,
-    /// Alignment of every trampoline's start (a multiple of the address's
-    /// alignment within the template, so every address is 8-aligned).
+    /// Alignment of every trampoline's start. Where an instruction loads
+    /// the address (AArch64 `ldr`, RISC-V `ld`) it is a multiple of the
+    /// address's place in the template, so the address is 8-aligned; the
+    /// x86-64 `jmp *` reads it unaligned.
     pub align: usize,
     /// The code hole kinds redirected to a trampoline when their symbol is
     /// out of reach.

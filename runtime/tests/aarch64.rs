@@ -161,6 +161,7 @@ static TABLE: StencilTable = StencilTable {
         words![0xA9BF_7BFD, 0x9400_0000, 0xA8C1_7BFD, RET],
         &[hole(4, HoleKind::Aarch64Branch26, HoleValue::Continue, 0)],
     ),
+    cache: 0,
     uops: &UOPS,
     info: &INFO,
     symbols: &["triple"],

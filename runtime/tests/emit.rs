@@ -387,6 +387,7 @@ fn bad_alignments_are_refused() {
         data_align: 0,
     }];
     let table = StencilTable {
+        cache: 0,
         uops: &BAD_DATA,
         ..TABLE
     };
@@ -445,6 +446,7 @@ fn got_slot_outside_the_data_is_refused() {
         data_align: 8,
     }];
     let table = StencilTable {
+        cache: 0,
         uops: &UOPS,
         ..TABLE
     };
@@ -491,6 +493,7 @@ static ADDRESS_TAKEN_TABLE: StencilTable = StencilTable {
     llvm_version: "hand-written",
     code_align: 1,
     shim: table::code_only(&[0xC3], &[]),
+    cache: 0,
     uops: &ADDRESS_TAKEN,
     info: &[table::info("take_address"), table::info("call")],
     symbols: &["helper"],
@@ -612,4 +615,29 @@ fn a_hand_built_layout_with_an_overflowing_trampoline_has_none() {
     assert_eq!(layout.trampoline(0), Some(usize::MAX - 8));
     assert_eq!(layout.trampoline(1), None);
     assert_eq!(layout.trampolines_end(), None);
+}
+
+#[test]
+fn a_variant_beyond_the_cache_is_refused() {
+    let ops = [TraceOp {
+        variant: 1,
+        ..op(ZERO)
+    }];
+    let error = layout(&TABLE, &ops).unwrap_err();
+    assert_eq!(
+        error,
+        EmitError::UnknownVariant {
+            op: 0,
+            uop: ZERO,
+            variant: 1,
+            cache: 0
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "op 0: uop id {ZERO} has no variant 1; the table caches up to 0 stack values, so its \
+             variants are 0..=0"
+        )
+    );
 }

@@ -100,6 +100,7 @@ static TABLE: StencilTable = StencilTable {
         &[0x8B, 0x44, 0x24, 0x04, 0xE8, 0, 0, 0, 0, 0x99, 0xC3],
         &[hole(5, HoleKind::X86Branch32, HoleValue::Continue, -4)],
     ),
+    cache: 0,
     uops: &UOPS,
     info: &INFO,
     symbols: &["triple"],

@@ -329,6 +329,7 @@ fn table(random: &mut Random) -> StencilTable {
                 data_align: 8,
             }
         },
+        cache: 0,
         uops: leak(uops),
         info: leak(info),
         symbols: &["f", "g", "h"],
@@ -342,6 +343,7 @@ fn ops(random: &mut Random) -> Vec<TraceOp> {
     (0..len)
         .map(|_| TraceOp {
             uop: random.below(4) as u16,
+            variant: 0,
             jump_target: random.below(len + 1) as u32,
             values: [
                 u64::from(random.pick(&[0, 7, 0x8000_0000, u32::MAX])),

@@ -286,6 +286,7 @@ static TABLE: StencilTable = StencilTable {
         ],
         &[hole(8, HoleKind::Riscv64Call, HoleValue::Continue, 0)],
     ),
+    cache: 0,
     uops: &UOPS,
     info: &INFO,
     symbols: &["triple"],

@@ -6,14 +6,17 @@
 //! `#line` directives make clang's diagnostics point into the `.uop` files.
 
 mod abi;
+mod variant;
 
 use std::fmt;
 use std::path::{Component, Path};
 
 use askama::Template;
-use uop_defs::ast::{Helper, StackValue, Uop, UopFile, ValueType};
+use uop_defs::ast::{Helper, Uop, UopFile};
 
 pub use abi::{declarator, CAbi};
+use variant::c_type;
+pub use variant::Variant;
 
 /// The built-in value of a uop that jumps.
 pub const JUMP_TARGET: &str = "jump_target";
@@ -81,6 +84,7 @@ struct UopTemplate<'a> {
     declarations: Vec<String>,
     stores: Vec<String>,
     sp_adjust: Option<String>,
+    call_args: String,
     body_line: u32,
     body_path: String,
     body: &'a str,
@@ -136,20 +140,81 @@ pub fn emit_shim(abi: &CAbi) -> Result<CSource, EmitError> {
     })
 }
 
-/// The translation unit of one uop of `file`.
+/// The translation unit of one uop of `file`, entered with nothing in
+/// registers.
 pub fn emit_uop(abi: &CAbi, file: &UopFile, uop: &Uop) -> Result<CSource, EmitError> {
-    let n_inputs = uop.inputs.len() as i64;
-    let delta = uop.outputs.len() as i64 - n_inputs;
-    let path = dsl_path(&file.path);
-    let file_name = format!("{}.c", uop.name);
-    let sp = abi.stack.as_str();
+    let variant = Variant::of(0, uop.inputs.len(), uop.outputs.len(), abi.cache);
+    emit_variant(abi, file, uop, variant)
+}
 
-    let mut loads: Vec<String> = uop
-        .inputs
-        .iter()
-        .enumerate()
-        .map(|(i, input)| load(abi, input, i as i64 - n_inputs))
-        .collect();
+/// One translation unit per variant of a uop of `file`, in variant order
+/// (`k_in` = 0..=cache).
+pub fn emit_variants(abi: &CAbi, file: &UopFile, uop: &Uop) -> Result<Vec<CSource>, EmitError> {
+    (0..=abi.cache)
+        .map(|k| {
+            let variant = Variant::of(k, uop.inputs.len(), uop.outputs.len(), abi.cache);
+            emit_variant(abi, file, uop, variant)
+        })
+        .collect()
+}
+
+/// The variants of [`runtime::CACHE_SPILL`], which store the values in
+/// registers to the memory stack; none when nothing is cached.
+pub fn emit_cache_spill(abi: &CAbi) -> Result<Vec<CSource>, EmitError> {
+    if abi.cache == 0 {
+        return Ok(Vec::new());
+    }
+    let file = UopFile {
+        path: "<generated>".into(),
+        prelude: String::new(),
+        helpers: Vec::new(),
+        uops: Vec::new(),
+        abi: None,
+    };
+    let at = uop_defs::ast::Span {
+        line: 1,
+        col: 1,
+        offset: 0,
+        len: 0,
+    };
+    let uop = Uop {
+        name: runtime::CACHE_SPILL.to_string(),
+        doc: "Stores the values in registers to the memory stack.".to_string(),
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        uses: Vec::new(),
+        calls: Vec::new(),
+        body: String::new(),
+        body_span: at.clone(),
+        span: at,
+    };
+    (0..=abi.cache)
+        .map(|k_in| emit_variant(abi, &file, &uop, Variant { k_in, k_out: 0 }))
+        .collect()
+}
+
+/// The name of a uop's variant's unit: the uop's own without a cache.
+pub fn unit_name(abi: &CAbi, uop: &str, variant: Variant) -> String {
+    if abi.cache == 0 {
+        uop.to_string()
+    } else {
+        format!("{uop}.{}", variant.name())
+    }
+}
+
+/// The translation unit of `variant` of a uop of `file`.
+fn emit_variant(
+    abi: &CAbi,
+    file: &UopFile,
+    uop: &Uop,
+    variant: Variant,
+) -> Result<CSource, EmitError> {
+    let path = dsl_path(&file.path);
+    let name = unit_name(abi, &uop.name, variant);
+    let file_name = format!("{name}.c");
+    let plan = variant::plan(abi, variant, &uop.inputs, &uop.outputs);
+
+    let mut loads = plan.loads.clone();
     if !uop.inputs.is_empty() {
         // A body may ignore an input (`drop`); that is not worth a warning.
         let voids: Vec<String> = uop
@@ -165,13 +230,6 @@ pub fn emit_uop(abi: &CAbi, file: &UopFile, uop: &Uop) -> Result<CSource, EmitEr
         .filter(|out| !uop.inputs.iter().any(|input| input.name == out.name))
         .map(|out| format!("{};", declarator(&c_type(abi, out.ty), &out.name)))
         .collect();
-    let stores = uop
-        .outputs
-        .iter()
-        .enumerate()
-        .map(|(i, out)| store(abi, out, i as i64 - n_inputs))
-        .collect();
-    let sp_adjust = (delta != 0).then(|| format!("{sp} += {delta};"));
     let helpers = uop
         .calls
         .iter()
@@ -183,68 +241,45 @@ pub fn emit_uop(abi: &CAbi, file: &UopFile, uop: &Uop) -> Result<CSource, EmitEr
             }),
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let call_args = std::iter::once(abi.args.clone())
+        .chain(plan.registers_out.iter().cloned())
+        .filter(|a| !a.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let exits = abi.exit_macros(uop, variant.k_in, &plan);
 
+    let location = uop_location(file, uop);
     let template = UopTemplate {
         abi,
         abi_path: c_string_content(&abi.abi_path),
-        name: &uop.name,
-        location: uop_location(file, uop),
+        name: &name,
+        location: location.clone(),
         path: path.clone(),
         file_name: file_name.clone(),
         uses_jump_target: uop.uses(JUMP_TARGET),
         values: abi.value_decls(uop),
-        exits: abi.exit_macros(uop),
+        exits,
         helpers,
         prelude: file.prelude.trim_matches('\n'),
         loads,
         declarations,
-        stores,
-        sp_adjust,
+        stores: plan.stores,
+        sp_adjust: plan.sp_adjust,
+        call_args,
         body_line: uop.body_span.line,
         body_path: c_string_content(&path),
         body: &uop.body,
     };
     let rendered = template.render().map_err(|e| EmitError {
-        name: uop.name.clone(),
+        name: name.clone(),
         message: e.to_string(),
     })?;
     Ok(CSource {
-        name: uop.name.clone(),
+        name,
         file_name,
-        location: Some(uop_location(file, uop)),
+        location: Some(location),
         text: number_next_lines(&rendered),
     })
-}
-
-/// The C type a stack value of type `ty` has in a body.
-fn c_type(abi: &CAbi, ty: ValueType) -> String {
-    match ty {
-        ValueType::I64 => "int64_t".to_string(),
-        ValueType::F64 => "double".to_string(),
-        ValueType::Ptr => abi.pointer.clone(),
-    }
-}
-
-/// The typed load of an input from its stack slot.
-fn load(abi: &CAbi, value: &StackValue, slot: i64) -> String {
-    let bits = format!("{}[{slot}]", abi.stack);
-    let ty = c_type(abi, value.ty);
-    let init = match value.ty {
-        ValueType::I64 => format!("(int64_t){bits}"),
-        ValueType::F64 => format!("jit_slot_to_f64({bits})"),
-        ValueType::Ptr => format!("({ty})(intptr_t){bits}"),
-    };
-    format!("{} = {init};", declarator(&ty, &value.name))
-}
-
-/// The store of an output into its stack slot.
-fn store(abi: &CAbi, value: &StackValue, slot: i64) -> String {
-    let bits = match value.ty {
-        ValueType::I64 => format!("({}){}", abi.slot, value.name),
-        ValueType::F64 => format!("jit_f64_to_slot({})", value.name),
-        ValueType::Ptr => format!("({})(intptr_t){}", abi.slot, value.name),
-    };
-    format!("{}[{slot}] = {bits};", abi.stack)
 }
 
 /// `extern int64_t vm_hash(int64_t, int64_t);`

@@ -241,11 +241,18 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
     let shim = emit_c::emit_shim(&c_abi).map_err(GenError::Emit)?;
     let mut units = vec![shim];
     let mut metas = Vec::new();
+    // One unit per variant of each uop, variants of a uop side by side.
     for file in &files {
         for uop in &file.uops {
-            units.push(emit_c::emit_uop(&c_abi, file, uop).map_err(GenError::Emit)?);
-            metas.push(UopMeta::new(file, uop));
+            for unit in emit_c::emit_variants(&c_abi, file, uop).map_err(GenError::Emit)? {
+                units.push(unit);
+                metas.push(UopMeta::new(file, uop));
+            }
         }
+    }
+    for unit in emit_c::emit_cache_spill(&c_abi).map_err(GenError::Emit)? {
+        units.push(unit);
+        metas.push(UopMeta::cache_spill());
     }
 
     let jobs: Vec<build::Job> = opts
@@ -312,6 +319,7 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
         let stencils = TargetStencils {
             target,
             values: values.clone(),
+            cache: c_abi.cache,
             llvm_version: llvm_version.to_string(),
             digests: InputDigests::for_target(&sources, target, &llvm_version.to_string()),
             shim,
@@ -325,7 +333,12 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
         files: outputs,
         report: GenReport {
             targets: opts.targets.iter().map(|t| t.triple).collect(),
-            uops: metas.len(),
+            // Variants of one uop are side by side.
+            uops: metas
+                .iter()
+                .enumerate()
+                .filter(|(i, m)| *i == 0 || metas[i - 1].name != m.name)
+                .count(),
             llvm_version,
             clang_path: toolchain.clang.path.clone(),
             warnings,

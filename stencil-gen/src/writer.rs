@@ -173,6 +173,22 @@ impl UopMeta {
     }
 }
 
+impl UopMeta {
+    /// The uop the generator adds to store the values in registers to
+    /// the memory stack.
+    pub fn cache_spill() -> UopMeta {
+        UopMeta {
+            name: runtime::CACHE_SPILL.to_string(),
+            location: "<generated>".to_string(),
+            doc: "Stores the values in registers to the memory stack.".to_string(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            uses: Vec::new(),
+            helpers: Vec::new(),
+        }
+    }
+}
+
 fn value_type(ty: ast::ValueType) -> ValueType {
     match ty {
         ast::ValueType::I64 => ValueType::I64,
@@ -190,8 +206,12 @@ pub struct TargetStencils {
     pub digests: InputDigests,
     /// The hole values the VM declared.
     pub values: DeclaredValues,
+    /// How many stack values variants keep in registers: each uop has
+    /// `cache + 1` variants.
+    pub cache: u32,
     pub shim: StencilGroup,
-    /// In uop id order.
+    /// In uop id order, then variant order: `cache + 1` entries per uop,
+    /// each group named after its variant's unit.
     pub uops: Vec<(UopMeta, StencilGroup)>,
 }
 
@@ -315,6 +335,9 @@ struct TableTemplate {
     llvm_version: String,
     code_align: u32,
     shim: StencilView,
+    cache: u32,
+    /// Every uop's every variant.
+    stencil_count: usize,
     uops: Vec<UopView>,
     stencils: Vec<StencilView>,
     symbols: String,
@@ -346,7 +369,8 @@ struct UopView {
     id: usize,
     name: String,
     const_name: String,
-    stencil: StencilView,
+    /// One stencil per variant.
+    variants: Vec<StencilView>,
     inputs: String,
     outputs: String,
     uses: String,
@@ -447,8 +471,10 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
         symbols,
         &stencils.values,
     );
+    let per_uop = stencils.cache as usize + 1;
     let mut uops: Vec<UopView> = Vec::with_capacity(stencils.uops.len());
-    for (id, (meta, group)) in stencils.uops.iter().enumerate() {
+    for (id, variants) in stencils.uops.chunks(per_uop).enumerate() {
+        let meta = &variants[0].0;
         let const_name = const_name(&meta.name);
         if let Some(other) = uops.iter().find(|u| u.const_name == const_name) {
             return Err(WriteError::NameClash {
@@ -463,19 +489,35 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
             comment.push(String::new());
             comment.extend(meta.doc.lines().map(|l| l.trim_end().to_string()));
         }
-        let stencil = stencil_view(
-            format!("uop {id}: {}", meta.name),
-            comment,
-            format!("UOP_{const_name}"),
-            group,
-            symbols,
-            &stencils.values,
-        );
+        let variant_views = variants
+            .iter()
+            .map(|(_, group)| {
+                let (title, ident) = if per_uop == 1 {
+                    (
+                        format!("uop {id}: {}", meta.name),
+                        format!("UOP_{const_name}"),
+                    )
+                } else {
+                    (
+                        format!("uop {id}: {}", group.name),
+                        format!("UOP_{}", group.name.replace('.', "_").to_ascii_uppercase()),
+                    )
+                };
+                stencil_view(
+                    title,
+                    comment.clone(),
+                    ident,
+                    group,
+                    symbols,
+                    &stencils.values,
+                )
+            })
+            .collect();
         uops.push(UopView {
             id,
             name: meta.name.clone(),
             const_name,
-            stencil,
+            variants: variant_views,
             inputs: value_types(&meta.inputs),
             outputs: value_types(&meta.outputs),
             uses: string_list(&meta.uses),
@@ -483,7 +525,7 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
         });
     }
     let stencils_views: Vec<StencilView> = std::iter::once(shim.clone())
-        .chain(uops.iter().map(|u| u.stencil.clone()))
+        .chain(uops.iter().flat_map(|u| u.variants.iter().cloned()))
         .collect();
     let template = TableTemplate {
         header: header_lines(stencils),
@@ -493,6 +535,8 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
         llvm_version: stencils.llvm_version.clone(),
         code_align: target.code_align,
         shim,
+        cache: stencils.cache,
+        stencil_count: stencils.uops.len(),
         uops,
         stencils: stencils_views,
         symbols: string_list(symbols),
@@ -584,7 +628,8 @@ fn render_manifest(stencils: &TargetStencils, symbols: &[String]) -> String {
         .map(|(id, (meta, group))| {
             json!({
                 "id": id,
-                "name": meta.name,
+                "name": group.name,
+                "uop": meta.name,
                 "location": meta.location,
                 "doc": meta.doc,
                 "inputs": meta.inputs,
@@ -604,6 +649,7 @@ fn render_manifest(stencils: &TargetStencils, symbols: &[String]) -> String {
         "target": target.triple,
         "arch": target.arch,
         "code_align": target.code_align,
+        "cache": stencils.cache,
         "symbols": symbols,
         "op_values": value_json(&stencils.values.per_op),
         "trace_values": value_json(&stencils.values.per_trace),

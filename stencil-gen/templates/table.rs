@@ -25,6 +25,7 @@ pub static TABLE: StencilTable = StencilTable {
         data_holes: {{ shim.data_holes_ref }},
         data_align: {{ shim.data_align }},
     },
+    cache: {{ cache }},
     uops: &UOPS,
     info: &INFO,
     symbols: &[{{ symbols }}],
@@ -32,16 +33,18 @@ pub static TABLE: StencilTable = StencilTable {
     trace_values: &[{{ trace_values }}],
 };
 
-static UOPS: [Stencil; {{ uops.len() }}] = [
+static UOPS: [Stencil; {{ stencil_count }}] = [
 {%- for uop in uops %}
-    // {{ uop.id }}: {{ uop.name }}
+{%- for stencil in uop.variants %}
+    // {{ stencil.title }}
     Stencil {
-        code: {{ uop.stencil.code_ref }},
-        code_holes: {{ uop.stencil.code_holes_ref }},
-        data: {{ uop.stencil.data_ref }},
-        data_holes: {{ uop.stencil.data_holes_ref }},
-        data_align: {{ uop.stencil.data_align }},
+        code: {{ stencil.code_ref }},
+        code_holes: {{ stencil.code_holes_ref }},
+        data: {{ stencil.data_ref }},
+        data_holes: {{ stencil.data_holes_ref }},
+        data_align: {{ stencil.data_align }},
     },
+{%- endfor %}
 {%- endfor %}
 ];
 

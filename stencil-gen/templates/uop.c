@@ -19,7 +19,7 @@ extern JIT_CC {{ abi.ret }} _JIT_JUMP_TARGET({{ abi.params }}) __attribute__((vi
 {%- endif %}
 {%- if uses_jump_target %}
 
-#define JUMP() do { {% for store in stores %}{{ store }} {% endfor %}{% if let Some(adjust) = sp_adjust %}{{ adjust }} {% endif %}__attribute__((musttail)) return _JIT_JUMP_TARGET({{ abi.args }}); } while (0)
+#define JUMP() do { {% for store in stores %}{{ store }} {% endfor %}{% if let Some(adjust) = sp_adjust %}{{ adjust }} {% endif %}__attribute__((musttail)) return _JIT_JUMP_TARGET({{ call_args }}); } while (0)
 {%- endif %}
 {%- if !exits.is_empty() %}
 
@@ -50,5 +50,5 @@ JIT_CC {{ abi.ret }} _JIT_ENTRY({{ abi.params }}) {
 {%- if let Some(adjust) = sp_adjust %}
     {{ adjust }}
 {%- endif %}
-    __attribute__((musttail)) return _JIT_CONTINUE({{ abi.args }});
+    __attribute__((musttail)) return _JIT_CONTINUE({{ call_args }});
 }

@@ -87,10 +87,11 @@ fn assert_golden(name: &str, text: &str) {
 #[test]
 fn golden_uop_with_every_feature() {
     let file = hand_made_file();
-    let unit = emit_c::emit_uop(reference_abi(), &file, &file.uops[0]).unwrap();
+    let abi = abi_support::reference_abi_with_cache(3);
+    let unit = emit_c::emit_uop(&abi, &file, &file.uops[0]).unwrap();
     assert_golden("mix.c", &unit.text);
-    assert_eq!(unit.name, "mix");
-    assert_eq!(unit.file_name, "mix.c");
+    assert_eq!(unit.name, "mix.r02");
+    assert_eq!(unit.file_name, "mix.r02.c");
     assert_eq!(unit.location.as_deref(), Some("defs/demo.uop:7:5"));
 }
 
@@ -100,6 +101,30 @@ fn golden_parsed_uop_reuses_no_hole_it_does_not_use() {
     let file = uop_defs::parse(Path::new("defs/stack.uop"), src).unwrap();
     let unit = emit_c::emit_uop(reference_abi(), &file, &file.uops[0]).unwrap();
     assert_golden("dup.c", &unit.text);
+}
+
+#[test]
+fn golden_variants_take_inputs_from_registers_and_spill_the_deepest() {
+    let src = "/// Duplicates the top.\nuop dup(a -- a1, a2) {\n    a1 = a;\n    a2 = a;\n}\n";
+    let file = uop_defs::parse(Path::new("defs/stack.uop"), src).unwrap();
+    let abi = abi_support::reference_abi_with_cache(3);
+    let units = emit_c::emit_variants(&abi, &file, &file.uops[0]).unwrap();
+    let names: Vec<&str> = units.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["dup.r02", "dup.r12", "dup.r23", "dup.r33"]);
+    // Three values arrive, four leave: the deepest goes to memory.
+    assert_golden("dup.r33.c", &units[3].text);
+    let spills = emit_c::emit_cache_spill(&abi).unwrap();
+    let names: Vec<&str> = spills.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "cache_spill.r00",
+            "cache_spill.r10",
+            "cache_spill.r20",
+            "cache_spill.r30"
+        ]
+    );
+    assert_golden("cache_spill.r20.c", &spills[2].text);
 }
 
 #[test]
@@ -113,13 +138,24 @@ fn golden_shim() {
 fn no_stack_adjustment_when_the_stack_depth_is_unchanged() {
     let src = "uop neg(a -- r) {\n    r = -a;\n}\n";
     let file = uop_defs::parse(Path::new("defs/x.uop"), src).unwrap();
-    let text = emit_c::emit_uop(reference_abi(), &file, &file.uops[0])
-        .unwrap()
-        .text;
+    let abi = abi_support::reference_abi_with_cache(3);
+    let units = emit_c::emit_variants(&abi, &file, &file.uops[0]).unwrap();
+    // In memory, out in a register: the stack shrinks by one.
+    assert!(
+        units[0].text.contains("    sp += -1;\n"),
+        "{}",
+        units[0].text
+    );
+    // In a register, out in one: memory is not touched.
+    let text = &units[1].text;
     assert!(!text.contains("sp +="), "{text}");
-    assert!(text.contains(
-        "    sp[-1] = (int64_t)r;\n    __attribute__((musttail)) return _JIT_CONTINUE(frame, sp);\n"
-    ));
+    assert!(!text.contains("sp["), "{text}");
+    assert!(
+        text.contains(
+            "    __attribute__((musttail)) return _JIT_CONTINUE(frame, sp, locals, (int64_t)r, jit_c1, jit_c2);\n"
+        ),
+        "{text}"
+    );
     // Only the continuation is declared: no value hole is used.
     assert!(!text.contains("_JIT_OPARG"));
     assert!(!text.contains("_JIT_DEOPT_TARGET"));
@@ -158,7 +194,8 @@ fn reference_defs() -> Vec<UopFile> {
 fn line_directives_number_the_right_lines_for_every_reference_uop() {
     for file in reference_defs() {
         for uop in &file.uops {
-            let text = emit_c::emit_uop(reference_abi(), &file, uop).unwrap().text;
+            let unit = emit_c::emit_uop(reference_abi(), &file, uop).unwrap();
+            let (text, unit_file) = (unit.text, unit.file_name);
             let lines: Vec<&str> = text.lines().collect();
             let body = format!(
                 "#line {} \"{}\"",
@@ -170,14 +207,14 @@ fn line_directives_number_the_right_lines_for_every_reference_uop() {
                 .iter()
                 .enumerate()
                 .filter(|(_, l)| {
-                    l.starts_with("#line ") && l.ends_with(&format!("\"{}.c\"", uop.name))
+                    l.starts_with("#line ") && l.ends_with(&format!("\"{}\"", unit_file))
                 })
                 .collect();
             // One after the ABI's types, one after the body.
             assert_eq!(after.len(), 2, "{text}");
             for (index, line) in after {
                 // The directive on (1-based) line index+1 names the next line.
-                assert_eq!(*line, &format!("#line {} \"{}.c\"", index + 2, uop.name));
+                assert_eq!(*line, &format!("#line {} \"{}\"", index + 2, unit_file));
             }
             // The ABI's types start on the line of `abi.uop` their
             // directive names.
@@ -408,6 +445,10 @@ fn lines_after_a_body_with_carriage_return_line_endings_keep_their_numbers() {
     let unit = emit_c::emit_uop(reference_abi(), &file, &file.uops[0]).unwrap();
     let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
     let physical = first_error_line(&toolchain, &unit, false);
-    assert!(physical.starts_with("bad.c:"), "{physical}\n{}", unit.text);
+    assert!(
+        physical.starts_with(&format!("{}:", unit.file_name)),
+        "{physical}\n{}",
+        unit.text
+    );
     assert_eq!(first_error_line(&toolchain, &unit, true), physical);
 }

@@ -25,6 +25,7 @@ typedef struct machine {
     arg m: machine * = m;
     arg top: int64_t * = stack;
     stack top: int64_t;
+    cache 2;
     value imm: u32 per_op;
     value bias: u64 per_trace;
     exit HALT(v) pops inputs { m->acc = (v); m->top = top; return 7; }
@@ -116,6 +117,9 @@ fn values(json: &Json) -> &'static [ValueInfo] {
 /// The stencil table the manifest describes, as `generated` would hold it.
 fn table(manifest: &Json) -> StencilTable {
     let uops = manifest["uops"].as_array().unwrap();
+    let per_uop = manifest["cache"].as_u64().unwrap() as usize + 1;
+    // One entry per variant; the uop's own information once.
+    let firsts: Vec<&Json> = uops.iter().step_by(per_uop).collect();
     StencilTable {
         target: "x86_64-unknown-linux-gnu",
         arch: runtime::Arch::X86_64,
@@ -123,12 +127,14 @@ fn table(manifest: &Json) -> StencilTable {
         code_align: manifest["code_align"].as_u64().unwrap() as u32,
         shim: stencil(&manifest["shim"]),
         uops: leak(uops.iter().map(|u| stencil(&u["stencil"])).collect()),
+        cache: (per_uop - 1) as u8,
         info: leak(
-            uops.iter()
+            firsts
+                .iter()
                 .map(|u| UopInfo {
-                    name: names(&Json::Array(vec![u["name"].clone()]))[0],
-                    inputs: &[],
-                    outputs: &[],
+                    name: names(&Json::Array(vec![u["uop"].clone()]))[0],
+                    inputs: leak(serde_json::from_value(u["inputs"].clone()).unwrap()),
+                    outputs: leak(serde_json::from_value(u["outputs"].clone()).unwrap()),
                     uses: names(&u["uses"]),
                     helpers: &[],
                 })
@@ -153,10 +159,24 @@ fn the_manifest_lists_the_declared_values() {
     );
     // The per-trace value is resolved by name, like a helper.
     assert_eq!(manifest["symbols"], serde_json::json!(["bias"]));
-    let uses: Vec<&Json> = manifest["uops"]
-        .as_array()
-        .unwrap()
+    // Three variants of each uop, then the spill's.
+    let entries = manifest["uops"].as_array().unwrap();
+    let names: Vec<&str> = entries
         .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &names[..4],
+        ["push.r01", "push.r12", "push.r22", "add_bias.r01"]
+    );
+    assert_eq!(
+        &names[names.len() - 3..],
+        ["cache_spill.r00", "cache_spill.r10", "cache_spill.r20"]
+    );
+    let uses: Vec<&Json> = entries
+        .iter()
+        .step_by(3)
+        .take(4)
         .map(|u| &u["uses"])
         .collect();
     assert_eq!(
@@ -191,13 +211,22 @@ fn a_trace_of_the_second_abi_runs() {
         op.values[imm] = u64::from(value);
         op
     };
-    let ops = [
+    // Each op entered in the cache state the one before leaves: the two
+    // pushes and the add never touch memory.
+    let mut ops = vec![
         push(40),
         push(2),
         TraceOp::new(id("add")),
         TraceOp::new(id("add_bias")),
         TraceOp::new(id("halt")),
     ];
+    let mut state = 0;
+    for op in &mut ops {
+        op.variant = state;
+        state = table.variant_out(op.uop, state).unwrap();
+    }
+    let variants: Vec<u8> = ops.iter().map(|op| op.variant).collect();
+    assert_eq!(variants, [0, 1, 2, 1, 1]);
     let bias = 1_000_000_000_000u64;
     let trace = ExecutableTrace::new(&table, &ops, &[bias]).unwrap_or_else(|e| panic!("{e}"));
     let mut stack = [0i64; 8];
@@ -227,7 +256,7 @@ fn a_value_symbol_the_abi_does_not_declare_is_an_error_not_a_helper() {
     let error = error.to_string();
     assert!(
         error.contains(
-            "uop `peek` (x86_64-unknown-linux-gnu): `_JIT_EXECUTOR` is not a hole value the ABI \
+            "uop `peek.r01` (x86_64-unknown-linux-gnu): `_JIT_EXECUTOR` is not a hole value the ABI \
              declares; declare it in the `abi` item (`value executor: u64 per_op;` or `per_trace`), \
              or give the symbol another name"
         ),

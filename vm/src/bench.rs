@@ -182,13 +182,18 @@ fn emission(table: &StencilTable, programs: &[Loaded]) -> Result<(), String> {
         let source = buf.clone();
         // Where each stencil's code and data go, as the emitter places them.
         let pieces: Vec<(usize, &[u8])> = std::iter::once(&table.shim)
-            .chain(ops.iter().map(|op| &table.uops[op.uop as usize]))
+            .chain(
+                ops.iter()
+                    .filter_map(|op| table.stencil(op.uop, op.variant)),
+            )
             .zip(std::iter::once(0).chain(lay.op_offsets.iter().map(|&o| o as usize)))
             .map(|(stencil, at)| (at, stencil.code))
             .chain(
                 ops.iter()
                     .zip(&lay.op_data_offsets)
-                    .map(|(op, &at)| (at as usize, table.uops[op.uop as usize].data)),
+                    .filter_map(|(op, &at)| {
+                        Some((at as usize, table.stencil(op.uop, op.variant)?.data))
+                    }),
             )
             .collect();
         let t_layout = per_call(|| {

@@ -3,12 +3,12 @@
 //! deopts; after a deopt the interpreter resumes at the deopting uop with
 //! the state the trace left in the frame.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use runtime::emit::TraceOp;
 use runtime::exec::{ExecError, ExecutableTrace};
-use runtime::StencilTable;
+use runtime::{StencilTable, CACHE_SPILL};
 
 use crate::abi::EntryAbi;
 use crate::helpers::helper_address;
@@ -143,8 +143,20 @@ pub fn host_table() -> Option<&'static StencilTable> {
     generated::host_table()
 }
 
-/// One trace op per instruction, for any stencil table: op `i` is pc `i`,
-/// jumps name target pcs and every op deopts to its own pc.
+/// The trace ops of `program` for any stencil table: one op per
+/// instruction, each deopting to its own pc, with a [`CACHE_SPILL`] op
+/// before an instruction where the stack must be all in memory.
+///
+/// The trace compiler follows how many top-of-stack values are in
+/// registers (the cache state) through the program statically: each op's
+/// variant is the state it is entered in, and the state after it follows
+/// from its stack effect ([`StencilTable::variant_out`]). Every jump target
+/// is entered with nothing in registers, from a jump or by falling
+/// through, so a branch may leave nothing in registers either: the state
+/// is spilled before a jump target, and before a branch when more values
+/// are in registers than the branch pops. Exits (a deopt, a return) store
+/// what registers hold themselves, so the interpreter always resumes with
+/// exactly its own stack in memory.
 pub fn compile_ops(table: &StencilTable, program: &Program) -> Result<Vec<TraceOp>, JitError> {
     let slot = |name: &'static str| {
         table.op_value(name).ok_or(JitError::MissingValue {
@@ -153,27 +165,81 @@ pub fn compile_ops(table: &StencilTable, program: &Program) -> Result<Vec<TraceO
         })
     };
     let (oparg, operand, deopt_target) = (slot("oparg")?, slot("operand")?, slot("deopt_target")?);
-    program
+    let spill = match table.cache {
+        0 => None,
+        _ => Some(table.uop_id(CACHE_SPILL).ok_or(JitError::MissingUop {
+            uop: CACHE_SPILL,
+            target: table.target,
+        })?),
+    };
+    let mut uops = Vec::with_capacity(program.instrs.len());
+    for instr in &program.instrs {
+        let name = instr.op.name();
+        let uop = table.uop_id(name).ok_or(JitError::MissingUop {
+            uop: name,
+            target: table.target,
+        })?;
+        if let Some(diff) = signature_mismatch(&table.info[uop as usize], instr.op) {
+            return Err(JitError::SignatureMismatch { uop: name, diff });
+        }
+        uops.push(uop);
+    }
+    let jump_targets: BTreeSet<u32> = program
         .instrs
         .iter()
-        .enumerate()
-        .map(|(pc, instr)| {
-            let name = instr.op.name();
-            let uop = table.uop_id(name).ok_or(JitError::MissingUop {
-                uop: name,
-                target: table.target,
-            })?;
-            if let Some(diff) = signature_mismatch(&table.info[uop as usize], instr.op) {
-                return Err(JitError::SignatureMismatch { uop: name, diff });
+        .filter(|i| i.op.info().uses_value("jump_target"))
+        .map(|i| i.target)
+        .collect();
+
+    let mut ops = Vec::with_capacity(program.instrs.len());
+    // The op of each pc, for jump targets.
+    let mut op_of_pc = Vec::with_capacity(program.instrs.len());
+    let mut state: u8 = 0;
+    for (pc, (instr, &uop)) in program.instrs.iter().zip(&uops).enumerate() {
+        let info = &table.info[uop as usize];
+        let limit = if jump_targets.contains(&(pc as u32)) {
+            0
+        } else if info.uses_value("jump_target") {
+            info.inputs.len()
+        } else {
+            usize::MAX
+        };
+        if usize::from(state) > limit {
+            if let Some(spill) = spill {
+                let mut op = TraceOp::new(spill);
+                op.variant = state;
+                op.values[deopt_target] = pc as u64;
+                ops.push(op);
+                state = 0;
             }
-            let mut op = TraceOp::new(uop);
-            op.jump_target = instr.target;
-            op.values[oparg] = u64::from(instr.oparg);
-            op.values[operand] = instr.operand;
-            op.values[deopt_target] = pc as u64;
-            Ok(op)
-        })
-        .collect()
+        }
+        op_of_pc.push(ops.len() as u32);
+        let mut op = TraceOp::new(uop);
+        op.variant = state;
+        op.jump_target = instr.target;
+        op.values[oparg] = u64::from(instr.oparg);
+        op.values[operand] = instr.operand;
+        op.values[deopt_target] = pc as u64;
+        ops.push(op);
+        state = match instr.op.is_terminator() {
+            // What follows is reached only by a jump.
+            true => 0,
+            false => table.variant_out(uop, state).unwrap_or(0),
+        };
+    }
+    for (op, instr) in ops
+        .iter_mut()
+        .filter(|op| Some(op.uop) != spill)
+        .zip(&program.instrs)
+    {
+        if instr.op.info().uses_value("jump_target") {
+            op.jump_target = op_of_pc
+                .get(instr.target as usize)
+                .copied()
+                .unwrap_or(instr.target);
+        }
+    }
+    Ok(ops)
 }
 
 /// Addresses of the table's external symbols, in `table.symbols` order:

@@ -342,6 +342,34 @@ fn random_programs_match_the_interpreter_on_every_target() {
                 "only {deopted} of {SEEDS} random programs deopted: the resume path is barely tested"
             ));
         }
+        // Every cache state, and deopts from ops entered in every state.
+        let mut states = BTreeSet::new();
+        let mut deopt_states = BTreeSet::new();
+        for (case, outcome) in cases.iter().zip(&outcomes) {
+            let Ok(ops) = compile_ops(table, &case.program) else {
+                continue;
+            };
+            states.extend(ops.iter().map(|op| op.variant));
+            let deopts = outcome.as_ref().map_or(&[][..], |o| &o.deopts[..]);
+            for &pc in deopts {
+                // The op of `pc` (after any spill before it).
+                let at = ops.iter().rposition(|op| {
+                    op.values[table.op_value("deopt_target").unwrap()] == pc as u64
+                });
+                deopt_states.extend(at.map(|i| ops[i].variant));
+            }
+        }
+        let all: BTreeSet<u8> = (0..=table.cache).collect();
+        if states != all {
+            failures.push(format!(
+                "random programs ran in cache states {states:?} only"
+            ));
+        }
+        if deopt_states.len() < all.len().min(2) {
+            failures.push(format!(
+                "random programs deopted from cache states {deopt_states:?} only"
+            ));
+        }
         failures
     });
 }
@@ -387,6 +415,10 @@ const EDGES: &[Edge] = &[
     edge("over", &[2, 3], "over\nsub_i64\nmul_i64", &[]),
     edge("load_local", &[9], "store_local 0\ninc_local 0\nload_local 0", &[]),
     edge("inc_local", &[MAX], "store_local 0\ninc_local 0\nload_local 0", &[]),
+    // With three values above: the locals base stays in its register
+    // while the cache is full.
+    edge("load_local", &[1, 2, 3], "load_local 0\nadd_i64\nadd_i64\nadd_i64", &[]),
+    edge("inc_local", &[1, 2, 3], "inc_local 0\nadd_i64\nadd_i64", &[]),
     edge("add_i64", &[1 << 32, -1], "add_i64", &[]),
     edge("add_i64", &[MAX, 1], "add_i64", &[2]),
     edge("sub_i64", &[5, 1 << 33], "sub_i64", &[]),
@@ -567,4 +599,128 @@ fn a_crashing_trace_fails_alone_and_the_batch_goes_on() {
     }
     let error = replies[1].as_ref().unwrap_err();
     assert!(error.contains("signal"), "{error}");
+}
+
+/// The lines of `edge`'s program before its uop (`pad` pushes below its
+/// inputs, the inputs, the body up to the uop) and from the uop on.
+fn variant_lines(edge: &Edge, pad: usize) -> (Vec<String>, Vec<String>) {
+    let mut before: Vec<String> = std::iter::repeat_n(7, pad)
+        .chain(edge.inputs.iter().copied())
+        .map(|v| format!("push_i64 {v}"))
+        .collect();
+    let body: Vec<&str> = edge.body.lines().collect();
+    let at = body
+        .iter()
+        .position(|l| l.split_whitespace().next() == Some(edge.uop))
+        .unwrap_or(0);
+    before.extend(body[..at].iter().map(|l| l.to_string()));
+    (before, body[at..].iter().map(|l| l.to_string()).collect())
+}
+
+/// `edge` with `pad` values pushed below its inputs and a jump target
+/// after the first `reset` lines before its uop: the uop and the ops
+/// before it run with fewer or more values in registers, so the cases of
+/// one edge reach every variant. The expected deopts move by the pushes
+/// and the jump.
+fn variant_case(
+    table: &StencilTable,
+    edge: &Edge,
+    pad: usize,
+    reset: usize,
+) -> Result<(Case, Vec<usize>), String> {
+    let (before, from_uop) = variant_lines(edge, pad);
+    let mut source = String::from(".heap 4\n.locals 1\n");
+    for (j, line) in before.iter().enumerate() {
+        if j == reset {
+            source.push_str("jump reset\nreset:\n");
+        }
+        source.push_str(line);
+        source.push('\n');
+    }
+    if reset == before.len() {
+        source.push_str("jump reset\nreset:\n");
+    }
+    for line in from_uop {
+        source.push_str(&line);
+        source.push('\n');
+    }
+    source.push_str("return\n");
+    let program = assemble_for(table, "variant.uasm", &source)?;
+    let case = Case {
+        label: format!(
+            "uop `{}` on {:?} over {pad} values, jump target after {reset} lines: `{}`",
+            edge.uop,
+            edge.inputs,
+            edge.body.replace('\n', "; ")
+        ),
+        program,
+        args: vec![],
+    };
+    Ok((case, edge.deopts.iter().map(|pc| pc + pad + 1).collect()))
+}
+
+/// The (uop, variant) pairs the trace compiler may pick: every variant
+/// but those of a jump or branch entered with more values in registers
+/// than it pops, as the stack is all in memory at a jump target.
+fn pickable(table: &StencilTable) -> BTreeSet<(String, u8)> {
+    let mut pairs = BTreeSet::new();
+    for op in Op::ALL {
+        let info = op.info();
+        for k in 0..=table.cache {
+            if !info.uses_value("jump_target") || usize::from(k) <= info.inputs.len() {
+                pairs.insert((op.name().to_string(), k));
+            }
+        }
+    }
+    for k in 1..=table.cache {
+        pairs.insert((runtime::CACHE_SPILL.to_string(), k));
+    }
+    pairs
+}
+
+#[test]
+fn every_variant_of_every_uop_matches_the_interpreter_on_every_target() {
+    on_every_table(|table, runner| {
+        let mut failures = Vec::new();
+        let mut cases = Vec::new();
+        let mut expected = Vec::new();
+        let pad = usize::from(table.cache);
+        for e in EDGES {
+            for reset in 0..=variant_lines(e, pad).0.len() {
+                match variant_case(table, e, pad, reset) {
+                    Ok((case, deopts)) => {
+                        cases.push(case);
+                        expected.push(deopts);
+                    }
+                    Err(err) => failures.push(format!("uop `{}`: {err}", e.uop)),
+                }
+            }
+        }
+        // Which variants the cases run.
+        let mut ran = BTreeSet::new();
+        for case in &cases {
+            match compile_ops(table, &case.program) {
+                Ok(ops) => ran.extend(
+                    ops.iter()
+                        .map(|op| (table.info[op.uop as usize].name.to_string(), op.variant)),
+                ),
+                Err(e) => failures.push(format!("{}: {e}", case.label)),
+            }
+        }
+        let missing: Vec<_> = pickable(table).difference(&ran).cloned().collect();
+        if !missing.is_empty() {
+            failures.push(format!("variants no case runs: {missing:?}"));
+        }
+        let (found, outcomes) = compare(table, runner, &cases);
+        failures.extend(found.into_iter().map(|(_, f)| f));
+        for ((case, deopts), outcome) in cases.iter().zip(&expected).zip(outcomes) {
+            if let Some(outcome) = outcome.filter(|o| &o.deopts != deopts) {
+                failures.push(format!(
+                    "{}: deopted at {:?}, expected at {:?}",
+                    case.label, outcome.deopts, deopts
+                ));
+            }
+        }
+        failures
+    });
 }

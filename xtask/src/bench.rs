@@ -160,9 +160,10 @@ fn generation(root: &Path, targets: Vec<&'static Target>, runs: usize) -> Result
     let defs = uop_defs::load_dir(&root.join(DEFS)).map_err(|d| d.to_string())?;
     let abi = emit_c::CAbi::new(&defs.abi, emit_c::dsl_path(&defs.abi_path));
     let mut units = vec![emit_c::emit_shim(&abi).map_err(|e| e.to_string())?];
+    units.extend(emit_c::emit_cache_spill(&abi).map_err(|e| e.to_string())?);
     for file in &defs.files {
         for uop in &file.uops {
-            units.push(emit_c::emit_uop(&abi, file, uop).map_err(|e| e.to_string())?);
+            units.extend(emit_c::emit_variants(&abi, file, uop).map_err(|e| e.to_string())?);
         }
     }
     let all_units: Vec<(&Target, &emit_c::CSource)> = targets

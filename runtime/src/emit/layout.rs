@@ -144,9 +144,9 @@ impl Layout {
 
         self.data_offset = align_up(self.code_len, align)?;
         let mut offset = add(self.data_offset, table.shim.data.len())?;
-        for op in ops {
+        for (i, op) in ops.iter().enumerate() {
             // Checked above: every uop exists and has a valid data alignment.
-            let stencil = &table.uops[usize::from(op.uop)];
+            let stencil = uop_stencil(table, i, op)?;
             offset = align_up(offset, (stencil.data_align as usize).max(MIN_DATA_ALIGN))?;
             self.op_data_offsets.push(offset_u32(offset)?);
             offset = add(offset, stencil.data.len())?;
@@ -197,12 +197,19 @@ pub(crate) fn uop_stencil<'t>(
     op_index: usize,
     op: &TraceOp,
 ) -> Result<&'t Stencil, EmitError> {
-    table
-        .uops
-        .get(usize::from(op.uop))
-        .ok_or(EmitError::UnknownUop {
+    if usize::from(op.uop) >= table.info.len().max(table.uops.len()) {
+        return Err(EmitError::UnknownUop {
             op: op_index,
             uop: op.uop,
+        });
+    }
+    table
+        .stencil(op.uop, op.variant)
+        .ok_or(EmitError::UnknownVariant {
+            op: op_index,
+            uop: op.uop,
+            variant: op.variant,
+            cache: table.cache,
         })
 }
 

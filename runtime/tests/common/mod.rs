@@ -164,6 +164,7 @@ pub static TABLE: StencilTable = StencilTable {
     llvm_version: "hand-written",
     code_align: 1,
     shim: code_only(&[0x53, 0xE8, 0, 0, 0, 0, 0x5B, 0xC3], &[continuation(2)]),
+    cache: 0,
     uops: &UOPS,
     info: &INFO,
     symbols: &["triple", "add_seven"],

@@ -140,7 +140,9 @@ fn uop_changes(committed: &Manifest, fresh: &Manifest) -> Vec<UopChanges> {
             }
             changes.extend(stencil_changes(&old.stencil, &uop.stencil));
             let mut fields = changed_fields(&old.info, &uop.info);
-            fields.retain(|f| f != "id");
+            // `uop` names the uop a variant belongs to: it changes with a
+            // rename, which is reported as such.
+            fields.retain(|f| f != "id" && f != "uop");
             if !fields.is_empty() {
                 changes.push(UopChange::Info { fields });
             }

@@ -4,6 +4,7 @@
 
 use uop_defs::ast::{Abi, CType, Exit, ExitStack, Uop, ValueDecl, ValueSource, ValueWidth};
 
+use super::variant::{register, Plan};
 use crate::model::{DeclaredValue, DeclaredValues};
 
 /// The ABI, ready for the C templates.
@@ -16,10 +17,14 @@ pub struct CAbi {
     pub abi_path: String,
     /// Return type of the shim and of every stencil.
     pub ret: String,
-    /// `vm_frame *frame, int64_t *sp`: the threaded arguments declared.
+    /// `vm_frame *frame, int64_t *sp, int64_t jit_c0`: the threaded
+    /// arguments declared, the cache registers last.
     pub params: String,
-    /// `frame, sp`: the threaded arguments passed on.
+    /// `frame, sp`: the ABI's threaded arguments passed on (the cache
+    /// registers follow, per variant).
     pub args: String,
+    /// How many top-of-stack values variants may keep in registers.
+    pub cache: u32,
     /// The shim's own parameters, declared.
     pub entry_params: String,
     /// The shim's continuation call arguments: each threaded argument's
@@ -56,8 +61,10 @@ impl CAbi {
                 .args
                 .iter()
                 .map(|a| declarator(&a.ty.text, &a.name))
+                .chain((0..abi.cache).map(|i| declarator(&abi.stack.slot.text, &register(i))))
                 .collect::<Vec<_>>()
                 .join(", "),
+            cache: abi.cache,
             args: names(abi.args.iter().map(|a| a.name.as_str())),
             entry_params: if abi.entry.params.is_empty() {
                 "void".to_string()
@@ -69,10 +76,12 @@ impl CAbi {
                     .collect::<Vec<_>>()
                     .join(", ")
             },
+            // A trace is entered with nothing in registers.
             inits: abi
                 .args
                 .iter()
                 .map(|a| parenthesised(&a.init))
+                .chain((0..abi.cache).map(|_| "0".to_string()))
                 .collect::<Vec<_>>()
                 .join(", "),
             stack: abi.stack.arg.clone(),
@@ -115,22 +124,32 @@ impl CAbi {
             .collect()
     }
 
-    /// The exit macros `uop` may use: those whose values it uses. An exit
-    /// that pops the inputs sees the stack argument past them.
-    pub fn exit_macros(&self, uop: &Uop) -> Vec<String> {
-        let popped = uop.inputs.len();
+    /// The exit macros `uop` may use: those whose values it uses. Every
+    /// value in registers is stored to the memory stack first; an exit that
+    /// keeps the inputs sees the stack argument as it was before the uop,
+    /// one that pops them sees it past them.
+    pub fn exit_macros(&self, uop: &Uop, k_in: u32, plan: &Plan) -> Vec<String> {
         self.exits
             .iter()
             .filter(|e| e.uses.iter().all(|v| uop.uses(v)))
             .map(|exit| {
                 let body = exit.body.trim().replace('\n', " \\\n    ");
-                let stack = match exit.stack {
-                    ExitStack::PopsInputs if popped > 0 => format!(
-                        "{ty}jit_exit_stack = {sp} - {popped}; {{ {ty}{sp} = jit_exit_stack; {body} }}",
+                let (popped, spilled) = match exit.stack {
+                    ExitStack::KeepsInputs => (0, k_in),
+                    ExitStack::PopsInputs => (plan.from_memory, plan.left),
+                };
+                let stack = if popped == 0 && spilled == 0 {
+                    format!("{{ {body} }}")
+                } else {
+                    let stores: String = (0..spilled)
+                        .map(|q| format!("jit_exit_stack[{q}] = {}; ", register(q)))
+                        .collect();
+                    format!(
+                        "{ty}jit_exit_stack = {sp} - {popped}; {stores}\
+                         {{ {ty}{sp} = jit_exit_stack + {spilled}; {body} }}",
                         ty = type_prefix(&self.stack_type),
                         sp = self.stack,
-                    ),
-                    _ => format!("{{ {body} }}"),
+                    )
                 };
                 format!(
                     "#define {}({}) do {{ {stack} }} while (0)",

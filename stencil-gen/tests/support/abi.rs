@@ -28,6 +28,13 @@ pub fn reference_values() -> &'static DeclaredValues {
     VALUES.get_or_init(|| CAbi::declared_values(&defs().abi))
 }
 
+/// The reference ABI with `cache` stack values in registers.
+pub fn reference_abi_with_cache(cache: u32) -> CAbi {
+    let mut abi = defs().abi.clone();
+    abi.cache = cache;
+    CAbi::new(&abi, dsl_path(Path::new("uop-defs/defs/abi.uop")))
+}
+
 /// The reference ABI as the C templates use it.
 pub fn reference_abi() -> &'static CAbi {
     static ABI: OnceLock<CAbi> = OnceLock::new();
