@@ -256,7 +256,11 @@ fn reference_abi() {
         .collect();
     assert_eq!(
         args,
-        [("frame", "vm_frame *", "frame"), ("sp", "int64_t *", "sp")]
+        [
+            ("frame", "vm_frame *", "frame"),
+            ("sp", "int64_t *", "sp"),
+            ("locals", "int64_t *", "frame->locals")
+        ]
     );
     assert_eq!(
         (abi.stack.arg.as_str(), abi.stack.slot.text.as_str()),
