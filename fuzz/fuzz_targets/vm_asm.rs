@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(program.layout.depth[0], Some(0), "the entry starts empty");
             for (pc, instr) in program.instrs.iter().enumerate() {
                 let info = instr.op.info();
-                if info.uses_jump_target {
+                if info.uses_value("jump_target") {
                     assert!((instr.target as usize) < len, "pc {pc} jumps out");
                 }
                 if instr.op.uses_local() {
