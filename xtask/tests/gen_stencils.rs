@@ -187,7 +187,8 @@ fn verbose_prints_each_clang_and_objdump_command_line() {
             clang
                 .iter()
                 .any(|l| l.contains("--target=x86_64-unknown-linux-gnu")
-                    && l.ends_with(&format!("-x c {name}.c -o {name}.o"))),
+                    && l.contains(&format!("-x c {name}.c -o {name}.s && "))
+                    && l.ends_with(&format!("-x assembler {name}.s -o {name}.o"))),
             "{stderr}"
         );
     }
