@@ -53,10 +53,6 @@ pub struct LowerError {
 pub enum LowerErrorKind {
     /// The object file could not be read.
     Object(ObjError),
-    /// The object is for another instruction set than the target.
-    WrongArch { object: Arch, target: Arch },
-    /// The object is in another format than the target's.
-    WrongFormat { object: Format, target: Format },
     /// `_JIT_ENTRY` is not at the start of the code.
     EntryNotAtStart { symbol: String, place: String },
     /// A relocation that cannot be turned into a hole.
@@ -115,18 +111,6 @@ impl fmt::Display for LowerErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LowerErrorKind::Object(error) => write!(f, "{error}"),
-            LowerErrorKind::WrongArch { object, target } => write!(
-                f,
-                "object file is for {}, but the target is {}",
-                arch_name(*object),
-                arch_name(*target)
-            ),
-            LowerErrorKind::WrongFormat { object, target } => write!(
-                f,
-                "object file is {}, but the target's format is {}",
-                format_name(*object),
-                format_name(*target)
-            ),
             LowerErrorKind::EntryNotAtStart { symbol, place } => write!(
                 f,
                 "entry symbol `{symbol}` must be at code offset 0, but it is {place}"
@@ -202,23 +186,6 @@ impl fmt::Display for LowerErrorKind {
 
 impl std::error::Error for LowerError {}
 
-fn arch_name(arch: Arch) -> &'static str {
-    match arch {
-        Arch::X86_64 => "x86-64",
-        Arch::Aarch64 => "aarch64",
-        Arch::I686 => "i686",
-        Arch::Riscv64 => "riscv64",
-    }
-}
-
-fn format_name(format: Format) -> &'static str {
-    match format {
-        Format::Elf => "ELF",
-        Format::MachO => "Mach-O",
-        Format::Coff => "COFF",
-    }
-}
-
 /// Where lowering put the parts of the object file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Layout {
@@ -289,17 +256,18 @@ pub fn lower_with_layout(
     // its relocations could be taken for a relocation problem.
     obj::check_target(object, target).map_err(|e| fail(LowerErrorKind::Object(e)))?;
     let file = obj::read(object).map_err(|e| fail(LowerErrorKind::Object(e)))?;
-    if file.format != target.format {
-        return Err(fail(LowerErrorKind::WrongFormat {
-            object: file.format,
-            target: target.format,
-        }));
-    }
-    if file.arch != target.arch {
-        return Err(fail(LowerErrorKind::WrongArch {
-            object: file.arch,
-            target: target.arch,
-        }));
+    // The reader agrees with the header; were it ever not to, the object
+    // is still named the one way.
+    if file.format != target.format || file.arch != target.arch {
+        return Err(fail(LowerErrorKind::Object(ObjError::WrongTarget {
+            object: format!(
+                "{}/{}",
+                obj::format_name(file.format),
+                obj::arch_name(file.arch)
+            ),
+            triple: target.triple.to_string(),
+            needs: obj::target_identity(target),
+        })));
     }
     Lowering::new(&file, target, values).run(name).map_err(fail)
 }
