@@ -475,13 +475,13 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
     let mut uops: Vec<UopView> = Vec::with_capacity(stencils.uops.len());
     for (id, variants) in stencils.uops.chunks(per_uop).enumerate() {
         let meta = &variants[0].0;
-        let const_name = const_name(&meta.name);
-        if let Some(other) = uops.iter().find(|u| u.const_name == const_name) {
+        let uop_const = const_name(&meta.name);
+        if let Some(other) = uops.iter().find(|u| u.const_name == uop_const) {
             return Err(WriteError::NameClash {
                 target: target.triple,
                 first: other.name.clone(),
                 second: meta.name.clone(),
-                constant: const_name,
+                constant: uop_const,
             });
         }
         let mut comment = vec![format!("Defined at {}.", meta.location)];
@@ -495,12 +495,12 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
                 let (title, ident) = if per_uop == 1 {
                     (
                         format!("uop {id}: {}", meta.name),
-                        format!("UOP_{const_name}"),
+                        format!("UOP_{uop_const}"),
                     )
                 } else {
                     (
                         format!("uop {id}: {}", group.name),
-                        format!("UOP_{}", group.name.replace('.', "_").to_ascii_uppercase()),
+                        format!("UOP_{}", const_name(&group.name.replace('.', "_"))),
                     )
                 };
                 stencil_view(
@@ -516,7 +516,7 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
         uops.push(UopView {
             id,
             name: meta.name.clone(),
-            const_name,
+            const_name: uop_const,
             variants: variant_views,
             inputs: value_types(&meta.inputs),
             outputs: value_types(&meta.outputs),

@@ -115,7 +115,8 @@ impl fmt::Display for JitError {
             }
             JitError::MissingValue { value, target } => write!(
                 f,
-                "the stencil table for {target} declares no per-op value `{value}`"
+                "the stencil table for {target} declares no per-op value `{value}`: declare \
+                 `value {value}: ... per_op;` in the defs' `abi` item and regenerate the stencils"
             ),
             JitError::SignatureMismatch { uop, diff } => write!(
                 f,
@@ -227,16 +228,12 @@ pub fn compile_ops(table: &StencilTable, program: &Program) -> Result<Vec<TraceO
             false => table.variant_out(uop, state).unwrap_or(0),
         };
     }
-    for (op, instr) in ops
-        .iter_mut()
-        .filter(|op| Some(op.uop) != spill)
-        .zip(&program.instrs)
-    {
+    // A jump lands on the op of its target pc, after any spill before it.
+    for (pc, instr) in program.instrs.iter().enumerate() {
         if instr.op.info().uses_value("jump_target") {
-            op.jump_target = op_of_pc
-                .get(instr.target as usize)
-                .copied()
-                .unwrap_or(instr.target);
+            if let Some(&target) = op_of_pc.get(instr.target as usize) {
+                ops[op_of_pc[pc] as usize].jump_target = target;
+            }
         }
     }
     Ok(ops)
