@@ -23,6 +23,8 @@ use crate::stencil::StencilTable;
 #[cfg(all(target_os = "macos", target_arch = "aarch64"))]
 mod apple;
 #[cfg(all(unix, not(all(target_os = "macos", target_arch = "aarch64"))))]
+pub(crate) mod icache;
+#[cfg(all(unix, not(all(target_os = "macos", target_arch = "aarch64"))))]
 mod unix;
 #[cfg(windows)]
 mod windows;
@@ -48,6 +50,9 @@ pub enum ExecError {
     Map(io::Error),
     /// Changing the protection of the mapping failed.
     Protect(io::Error),
+    /// An [`ExecPool`](crate::pool::ExecPool) would have to map `needed`
+    /// bytes in all to hold the trace, more than its `capacity`.
+    PoolExhausted { needed: usize, capacity: usize },
 }
 
 impl fmt::Display for ExecError {
@@ -69,6 +74,12 @@ impl fmt::Display for ExecError {
             ExecError::Protect(error) => {
                 write!(f, "cannot change the protection of the trace: {error}")
             }
+            ExecError::PoolExhausted { needed, capacity } => write!(
+                f,
+                "the executable-memory pool would need {needed} bytes mapped for this trace, \
+                 more than its capacity of {capacity} bytes; raise `PoolConfig::capacity` or \
+                 drop traces that no longer run"
+            ),
         }
     }
 }
@@ -76,7 +87,7 @@ impl fmt::Display for ExecError {
 impl std::error::Error for ExecError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ExecError::ArchMismatch { .. } => None,
+            ExecError::ArchMismatch { .. } | ExecError::PoolExhausted { .. } => None,
             ExecError::Emit(error) => Some(error),
             ExecError::PageSize(error) | ExecError::Map(error) | ExecError::Protect(error) => {
                 Some(error)
@@ -106,6 +117,24 @@ pub const fn host_arch() -> Option<Arch> {
     }
 }
 
+/// The size of a page of memory, which mappings are made of.
+pub(crate) fn page_size() -> Result<usize, ExecError> {
+    Memory::page_size()
+}
+
+/// Checks that stencils of `table` can run on this host.
+pub(crate) fn check_host(table: &StencilTable) -> Result<(), ExecError> {
+    let host = host_arch();
+    if host == Some(table.arch) {
+        Ok(())
+    } else {
+        Err(ExecError::ArchMismatch {
+            table: table.arch,
+            host,
+        })
+    }
+}
+
 /// A trace in executable memory, unmapped on drop.
 #[derive(Debug)]
 pub struct ExecutableTrace {
@@ -127,13 +156,7 @@ impl ExecutableTrace {
         ops: &[TraceOp],
         symbols: &[u64],
     ) -> Result<ExecutableTrace, ExecError> {
-        let host = host_arch();
-        if host != Some(table.arch) {
-            return Err(ExecError::ArchMismatch {
-                table: table.arch,
-                host,
-            });
-        }
+        check_host(table)?;
         let page = Memory::page_size()?;
         let layout = Layout::with_data_start_align(table, ops, page)?;
         // Round up to whole pages; an empty trace still maps one page.

@@ -8,6 +8,12 @@
 //!   address, for any target: pure, no OS, no allocation while emitting.
 //! * [`exec`] (feature `std`, Unix and Windows): executable memory, never
 //!   writable and executable at once.
+//! * [`pool`] (feature `std`, Unix and Windows): an executable-memory pool
+//!   that traces share. On Linux each chunk is one memory file mapped
+//!   twice, writable at one address and executable at another, so
+//!   compiling a trace maps and protects nothing once the pool has room;
+//!   chunks can be placed near a helper so calls need no trampoline.
+//!   Elsewhere each trace has its own mapping behind the same API.
 //!
 //! # Trace layout
 //!
@@ -57,6 +63,8 @@ mod error;
 pub mod exec;
 pub mod hole;
 pub mod patch;
+#[cfg(all(feature = "std", any(unix, windows)))]
+pub mod pool;
 pub mod stencil;
 pub mod trampoline;
 
@@ -65,4 +73,6 @@ pub use emit::{emit, layout, EmitError, HoleSite, Layout, Section, TraceOp, MAX_
 pub use exec::{ExecError, ExecutableTrace};
 pub use hole::{Arch, Hole, HoleKind, HoleValue};
 pub use patch::{patch, relax_x86_64_got_load, PatchError};
+#[cfg(all(feature = "std", any(unix, windows)))]
+pub use pool::{ExecPool, PoolConfig, PoolStats, PoolTrace};
 pub use stencil::{Stencil, StencilTable, UopInfo, ValueInfo, ValueType, CACHE_SPILL};

@@ -4,7 +4,7 @@
 use core::ptr::NonNull;
 use std::io;
 
-use super::ExecError;
+use super::{icache, ExecError};
 
 /// A private anonymous mapping, unmapped on drop.
 #[derive(Debug)]
@@ -61,7 +61,8 @@ impl Memory {
     pub fn seal(&mut self, code_len: usize) -> Result<(), ExecError> {
         self.protect(0, code_len, libc::PROT_READ | libc::PROT_EXEC)?;
         self.protect(code_len, self.len - code_len, libc::PROT_READ)?;
-        flush_instruction_cache(self.start.as_ptr(), code_len);
+        let start = self.start.as_ptr();
+        icache::flush(start, start, code_len);
         Ok(())
     }
 
@@ -95,58 +96,4 @@ impl Drop for Memory {
             libc::munmap(self.start.as_ptr().cast::<libc::c_void>(), self.len);
         }
     }
-}
-
-/// Makes freshly written code visible to instruction fetch. x86 keeps its
-/// instruction cache coherent; AArch64 needs the data cache cleaned to the
-/// point of unification and the instruction cache invalidated; RISC-V
-/// needs the kernel to order the stores before fetches on every hart the
-/// thread may run on.
-#[cfg(not(any(target_arch = "aarch64", target_arch = "riscv64")))]
-fn flush_instruction_cache(_start: *const u8, _len: usize) {}
-
-#[cfg(target_arch = "riscv64")]
-fn flush_instruction_cache(start: *const u8, len: usize) {
-    /// `__NR_riscv_flush_icache` (`__NR_arch_specific_syscall + 15`), which
-    /// the `libc` crate does not name.
-    const SYS_RISCV_FLUSH_ICACHE: libc::c_long = 259;
-    // SAFETY: the system call only synchronises instruction fetch for the
-    // range (flags 0: for all threads); it reads and writes no memory. It
-    // cannot fail for a valid range, and there is nothing to undo if it did.
-    unsafe {
-        libc::syscall(SYS_RISCV_FLUSH_ICACHE, start, start.add(len), 0usize);
-    }
-}
-
-#[cfg(target_arch = "aarch64")]
-fn flush_instruction_cache(start: *const u8, len: usize) {
-    use core::arch::asm;
-
-    let ctr: u64;
-    // SAFETY: reading CTR_EL0 has no side effect; Linux and the BSDs allow
-    // it at EL0 (or emulate it).
-    unsafe { asm!("mrs {0}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags)) };
-    // Line sizes are log2 of the number of 4-byte words.
-    let data_line = 4usize << ((ctr >> 16) & 0xf);
-    let instruction_line = 4usize << (ctr & 0xf);
-    let start = start as usize;
-    let end = start + len;
-
-    let mut line = start & !(data_line - 1);
-    while line < end {
-        // SAFETY: cleaning a cache line of our own readable mapping changes
-        // no memory contents.
-        unsafe { asm!("dc cvau, {0}", in(reg) line, options(nostack, preserves_flags)) };
-        line += data_line;
-    }
-    // SAFETY: a barrier has no effect on memory contents.
-    unsafe { asm!("dsb ish", options(nostack, preserves_flags)) };
-    let mut line = start & !(instruction_line - 1);
-    while line < end {
-        // SAFETY: invalidating instruction cache lines changes no memory.
-        unsafe { asm!("ic ivau, {0}", in(reg) line, options(nostack, preserves_flags)) };
-        line += instruction_line;
-    }
-    // SAFETY: barriers have no effect on memory contents.
-    unsafe { asm!("dsb ish", "isb", options(nostack, preserves_flags)) };
 }
