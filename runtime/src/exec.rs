@@ -12,6 +12,9 @@
 //!   (`pthread_jit_write_protect_np`), then `sys_icache_invalidate`.
 //! * `windows`: `VirtualAlloc` read + write, then `VirtualProtect` and
 //!   `FlushInstructionCache`.
+//!
+//! Each trace maps pages of its own here; [`crate::pool`] shares them
+//! between traces instead.
 
 use core::fmt;
 use std::io;

@@ -95,7 +95,8 @@ impl Default for PoolConfig {
 pub struct PoolStats {
     /// Bytes mapped (one view of each chunk).
     pub mapped: usize,
-    /// Bytes of the blocks of live traces.
+    /// Bytes of the blocks of live traces (on Linux and Android each
+    /// trace's length rounded up to 16).
     pub in_use: usize,
     /// Live traces.
     pub traces: usize,

@@ -56,6 +56,11 @@ fn direct_callee(trace: &PoolTrace) -> u64 {
     (trace.base() + call as u64 + 4).wrapping_add(rel as i64 as u64)
 }
 
+/// The bytes of the pool a trace takes: its length rounded up to 16.
+fn block_len(trace: &PoolTrace) -> usize {
+    trace.len().next_multiple_of(16)
+}
+
 fn trampoline_address(trace: &PoolTrace) -> u64 {
     trace.base() + trace.layout().trampoline(1).unwrap() as u64
 }
@@ -84,7 +89,7 @@ fn traces_run_and_share_pages() {
     );
     let pages: HashSet<u64> = bases.iter().map(|base| base / PAGE as u64).collect();
     assert_eq!(pages.len(), 1, "{bases:x?}");
-    let in_use = traces.iter().map(|(trace, _)| trace.len()).sum();
+    let in_use = traces.iter().map(|(trace, _)| block_len(trace)).sum();
     assert_eq!(
         pool.stats(),
         PoolStats {
@@ -238,7 +243,7 @@ fn an_emission_error_gives_the_block_back() {
     );
     let trace = pool.compile(&TABLE, &ops, &symbols()).unwrap();
     assert_eq!(trace.base(), base);
-    assert_eq!(pool.stats().in_use, trace.len());
+    assert_eq!(pool.stats().in_use, block_len(&trace));
 }
 
 #[test]
@@ -315,7 +320,9 @@ fn threads_compile_at_once_into_disjoint_blocks() {
     assert_eq!(stats.traces, live.len());
     assert_eq!(
         stats.in_use,
-        live.iter().map(|(trace, _)| trace.len()).sum::<usize>()
+        live.iter()
+            .map(|(trace, _)| block_len(trace))
+            .sum::<usize>()
     );
 }
 
@@ -474,7 +481,13 @@ fn a_thousand_small_traces_map_little_more_than_their_length() {
         stats.mapped
     );
     assert!(ratio <= 1.25, "ratio {ratio:.3}");
-    assert_eq!(stats.in_use, len);
+    assert_eq!(
+        stats.in_use,
+        traces
+            .iter()
+            .map(|(trace, _)| block_len(trace))
+            .sum::<usize>()
+    );
     for (trace, expected) in traces.iter().step_by(37) {
         assert_eq!(run(trace, 1), *expected);
     }

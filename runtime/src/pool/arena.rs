@@ -20,6 +20,15 @@ struct Chunk {
     /// Free ranges of offsets, ascending, disjoint and never touching (two
     /// touching ranges are merged).
     free: Vec<Range<usize>>,
+    /// Length of the longest free range: a chunk without room is passed
+    /// over without looking at its ranges.
+    longest: usize,
+}
+
+impl Chunk {
+    fn update_longest(&mut self) {
+        self.longest = self.free.iter().map(|range| range.len()).max().unwrap_or(0);
+    }
 }
 
 /// The free space of every chunk, in the order they were added.
@@ -36,7 +45,11 @@ impl Arena {
         if len > 0 {
             free.push(0..len);
         }
-        self.chunks.push(Chunk { base, free });
+        self.chunks.push(Chunk {
+            base,
+            free,
+            longest: len,
+        });
         self.chunks.len() - 1
     }
 
@@ -49,9 +62,14 @@ impl Arena {
     /// As [`Arena::allocate`], in chunk number `chunk` only.
     pub fn allocate_in(&mut self, chunk: usize, len: usize, align: usize) -> Option<Block> {
         let len = len.max(1);
-        let Chunk { base, free } = self.chunks.get_mut(chunk)?;
+        let this = self.chunks.get_mut(chunk)?;
+        if this.longest < len {
+            return None;
+        }
+        let base = this.base;
+        let free = &mut this.free;
         let (index, offset) = free.iter().enumerate().find_map(|(index, range)| {
-            let offset = aligned_offset(*base, range.start, align)?;
+            let offset = aligned_offset(base, range.start, align)?;
             (offset.checked_add(len)? <= range.end).then_some((index, offset))
         })?;
         let range = free[index].clone();
@@ -69,6 +87,7 @@ impl Arena {
                 free.insert(index + 1, after);
             }
         }
+        this.update_longest();
         Some(Block { chunk, offset, len })
     }
 
@@ -80,7 +99,8 @@ impl Arena {
     /// If `block` is not one [`Arena::allocate`] handed out and not freed
     /// since: a double free would let two traces share bytes.
     pub fn free(&mut self, block: Block) {
-        let free = &mut self.chunks[block.chunk].free;
+        let this = &mut self.chunks[block.chunk];
+        let free = &mut this.free;
         let start = block.offset;
         let end = start + block.len;
         // The first free range after the block.
@@ -102,6 +122,7 @@ impl Arena {
             (false, true) => free[index].start = start,
             (false, false) => free.insert(index, start..end),
         }
+        this.update_longest();
     }
 }
 

@@ -10,11 +10,13 @@ use std::sync::Mutex;
 use super::arena::{Arena, Block};
 use super::dual::{is_near, near_hints, DualChunk};
 use super::{lock, PoolConfig, PoolStats};
-use crate::emit::{emit, layout, Layout, TraceOp};
+use crate::emit::{emit, layout, EmitError, Layout, TraceOp};
 use crate::exec::{icache, ExecError};
 use crate::stencil::StencilTable;
 
-/// Least alignment of a trace's base, as the default layout assumes.
+/// Least alignment of a trace's base, as the default layout assumes; block
+/// lengths are rounded up to it too, so that traces follow each other
+/// without gaps too small for any trace.
 const MIN_ALIGN: usize = 16;
 
 /// The books of a pool: its chunks and which of their bytes are taken.
@@ -149,7 +151,11 @@ pub(crate) fn compile(
     symbols: &[u64],
 ) -> Result<(Lease, Layout, u64), ExecError> {
     let layout = layout(table, ops)?;
-    let len = layout.len.max(1);
+    let len = layout
+        .len
+        .max(1)
+        .checked_next_multiple_of(MIN_ALIGN)
+        .ok_or(EmitError::TooLarge)?;
     let (block, write, base) = lock(pool).take(len, layout.align.max(MIN_ALIGN))?;
     let pending = Pending { pool, block };
     // SAFETY: the block is `len` bytes of the writable view, handed to
