@@ -6,6 +6,7 @@
 //! be computed once and the trace emitted many times, at any base.
 
 mod emitter;
+pub mod generated;
 mod layout;
 
 pub use crate::error::{EmitError, HoleSite, Section};
@@ -44,7 +45,9 @@ impl TraceOp {
     }
 }
 
-/// Emits the trace into `buf`, which will live at address `base`.
+/// Emits the trace into `buf`, which will live at address `base`, with the
+/// table's generated emit functions where it has them (see
+/// [`generated`]); the bytes and errors are those of [`emit_reference`].
 ///
 /// `symbols[i]` is the address of `table.symbols[i]`. `layout` must be the
 /// layout of these `ops` with this `table`, and `base + layout.len` must not
@@ -59,6 +62,31 @@ pub fn emit(
     buf: &mut [u8],
     base: u64,
 ) -> Result<(), EmitError> {
+    emit_with(table, ops, layout, symbols, buf, base, true)
+}
+
+/// [`emit`] reading every hole from the table: the reference the generated
+/// emit functions are tested against.
+pub fn emit_reference(
+    table: &StencilTable,
+    ops: &[TraceOp],
+    layout: &Layout,
+    symbols: &[u64],
+    buf: &mut [u8],
+    base: u64,
+) -> Result<(), EmitError> {
+    emit_with(table, ops, layout, symbols, buf, base, false)
+}
+
+fn emit_with(
+    table: &StencilTable,
+    ops: &[TraceOp],
+    layout: &Layout,
+    symbols: &[u64],
+    buf: &mut [u8],
+    base: u64,
+    generated: bool,
+) -> Result<(), EmitError> {
     check(table, ops, layout, buf.len(), base)?;
     let emitter = Emitter {
         table,
@@ -66,6 +94,7 @@ pub fn emit(
         layout,
         symbols,
         base,
+        generated,
     };
     let (code, data) = buf[..layout.len].split_at_mut(layout.data_offset);
     emitter.emit_all(code, data)

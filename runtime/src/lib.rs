@@ -68,7 +68,10 @@ pub mod pool;
 pub mod stencil;
 pub mod trampoline;
 
-pub use emit::{emit, layout, EmitError, HoleSite, Layout, Section, TraceOp, MAX_OP_VALUES};
+pub use emit::generated::{EmitFn, Emitters};
+pub use emit::{
+    emit, emit_reference, layout, EmitError, HoleSite, Layout, Section, TraceOp, MAX_OP_VALUES,
+};
 #[cfg(all(feature = "std", any(unix, windows)))]
 pub use exec::{ExecError, ExecutableTrace};
 pub use hole::{Arch, Hole, HoleKind, HoleValue};

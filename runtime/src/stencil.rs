@@ -1,5 +1,6 @@
 //! The stencil table: what `generated` provides and the patcher consumes.
 
+use crate::emit::generated::Emitters;
 use crate::hole::{Arch, Hole};
 
 /// One compiled uop (or the shim): code and data with their holes.
@@ -89,6 +90,8 @@ pub struct StencilTable {
     /// The per-trace values the VM declared; each one the stencils use is
     /// also in `symbols`.
     pub trace_values: &'static [ValueInfo],
+    /// Generated emit functions of the stencils, if the table has them.
+    pub emitters: Option<&'static Emitters>,
 }
 
 impl StencilTable {
@@ -98,6 +101,11 @@ impl StencilTable {
             .iter()
             .position(|u| u.name == name)
             .map(|i| i as u16)
+    }
+
+    /// How many uops the table has (each with `cache + 1` variants).
+    pub fn uop_count(&self) -> usize {
+        self.uops.len() / (usize::from(self.cache) + 1)
     }
 
     /// The stencil of `uop` entered with `variant` values in registers.

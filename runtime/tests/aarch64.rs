@@ -167,6 +167,7 @@ static TABLE: StencilTable = StencilTable {
     symbols: &["triple"],
     op_values: &OP_VALUES,
     trace_values: &[],
+    emitters: None,
 };
 
 /// The helper: add x0, x0, x0, lsl #1; ret

@@ -499,6 +499,7 @@ static ADDRESS_TAKEN_TABLE: StencilTable = StencilTable {
     symbols: &["helper"],
     op_values: &OP_VALUES,
     trace_values: &[],
+    emitters: None,
 };
 
 #[test]

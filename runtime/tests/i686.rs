@@ -106,6 +106,7 @@ static TABLE: StencilTable = StencilTable {
     symbols: &["triple"],
     op_values: &OP_VALUES,
     trace_values: &[],
+    emitters: None,
 };
 
 /// The helper: leal (%eax,%eax,2), %eax; retl

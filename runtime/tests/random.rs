@@ -335,6 +335,7 @@ fn table(random: &mut Random) -> StencilTable {
         symbols: &["f", "g", "h"],
         op_values: &OP_VALUES,
         trace_values: &[],
+        emitters: None,
     }
 }
 

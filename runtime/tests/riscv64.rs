@@ -292,6 +292,7 @@ static TABLE: StencilTable = StencilTable {
     symbols: &["triple"],
     op_values: &OP_VALUES,
     trace_values: &[],
+    emitters: None,
 };
 
 /// The helper: slli a1, a0, 1; add a0, a0, a1; ret

@@ -21,6 +21,7 @@ use crate::model::{DeclaredValue, DeclaredValues, Hole, StencilGroup, Value};
 use crate::target::{self, Target};
 
 pub mod commit;
+mod emitters;
 pub(crate) mod lock;
 
 /// Bytes per line of a byte array in the Rust module.
@@ -330,6 +331,7 @@ fn arch_name(arch: Arch) -> &'static str {
 struct TableTemplate {
     header: Vec<String>,
     imports: String,
+    emit_imports: &'static str,
     target: &'static str,
     arch: &'static str,
     llvm_version: String,
@@ -363,6 +365,10 @@ struct StencilView {
     code_holes_ref: String,
     data_ref: String,
     data_holes_ref: String,
+    /// The generated emit function: its name, parameter and body lines.
+    emit_fn: String,
+    emit_param: &'static str,
+    emit_body: Vec<String>,
 }
 
 struct UopView {
@@ -378,6 +384,7 @@ struct UopView {
 }
 
 fn stencil_view(
+    arch: Arch,
     title: String,
     comment: Vec<String>,
     ident: String,
@@ -385,6 +392,31 @@ fn stencil_view(
     symbols: &[String],
     values: &DeclaredValues,
 ) -> StencilView {
+    let runtime_holes = |holes: &[Hole]| -> Vec<runtime::Hole> {
+        holes
+            .iter()
+            .map(|hole| runtime_hole(hole, symbols, values))
+            .collect()
+    };
+    let (code_holes, data_holes) = (
+        runtime_holes(&group.code_holes),
+        runtime_holes(&group.data_holes),
+    );
+    let emit_body = emitters::body(
+        arch,
+        &emitters::Arrays {
+            ident: &ident,
+            code_len: group.code.len(),
+            data_len: group.data.len(),
+        },
+        &code_holes,
+        &data_holes,
+    );
+    let emit_param = if emitters::uses_place(&code_holes, &data_holes) {
+        "at"
+    } else {
+        "_at"
+    };
     let holes = |holes: &[Hole]| -> Vec<String> {
         holes
             .iter()
@@ -423,6 +455,9 @@ fn stencil_view(
         data: byte_lines(&group.data),
         data_holes: holes(&group.data_holes),
         data_align: group.data_align.max(1),
+        emit_fn: format!("emit_{}", ident.to_ascii_lowercase()),
+        emit_param,
+        emit_body,
         ident,
     }
 }
@@ -464,6 +499,7 @@ fn const_name(name: &str) -> String {
 fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String, WriteError> {
     let target = stencils.target;
     let shim = stencil_view(
+        target.arch,
         "shim".to_string(),
         vec!["The C-ABI entry of a trace.".to_string()],
         "SHIM".to_string(),
@@ -504,6 +540,7 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
                     )
                 };
                 stencil_view(
+                    target.arch,
                     title,
                     comment.clone(),
                     ident,
@@ -530,6 +567,11 @@ fn render_module(stencils: &TargetStencils, symbols: &[String]) -> Result<String
     let template = TableTemplate {
         header: header_lines(stencils),
         imports: imports(stencils),
+        emit_imports: if any_hole(stencils) {
+            "self as hole, Emitters, Place"
+        } else {
+            "Emitters, Place"
+        },
         target: target.triple,
         arch: arch_name(target.arch),
         llvm_version: stencils.llvm_version.clone(),
@@ -555,14 +597,16 @@ fn value_infos(values: &[DeclaredValue]) -> String {
         .join(", ")
 }
 
+/// Whether any stencil of the target has a hole.
+fn any_hole(stencils: &TargetStencils) -> bool {
+    std::iter::once(&stencils.shim)
+        .chain(stencils.uops.iter().map(|(_, g)| g))
+        .any(|g| !g.code_holes.is_empty() || !g.data_holes.is_empty())
+}
+
 /// The `runtime` items the module uses, so it has no unused import.
 fn imports(stencils: &TargetStencils) -> String {
-    let groups: Vec<&StencilGroup> = std::iter::once(&stencils.shim)
-        .chain(stencils.uops.iter().map(|(_, g)| g))
-        .collect();
-    let any_hole = groups
-        .iter()
-        .any(|g| !g.code_holes.is_empty() || !g.data_holes.is_empty());
+    let any_hole = any_hole(stencils);
     let any_type = stencils
         .uops
         .iter()

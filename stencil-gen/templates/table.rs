@@ -4,6 +4,7 @@
 //! Stencils for `{{ target }}`.
 
 use runtime::{ {{- imports -}} };
+use runtime::emit::generated::{ {{- emit_imports -}} };
 
 /// Uop ids: indices into `TABLE.uops` and `TABLE.info`.
 pub mod uop {
@@ -31,6 +32,19 @@ pub static TABLE: StencilTable = StencilTable {
     symbols: &[{{ symbols }}],
     op_values: &[{{ op_values }}],
     trace_values: &[{{ trace_values }}],
+    emitters: Some(&EMITTERS),
+};
+
+/// The stencils' generated emit functions, indexed as `TABLE.uops`.
+static EMITTERS: Emitters = Emitters {
+    shim: {{ shim.emit_fn }},
+    uops: &[
+{%- for uop in uops %}
+{%- for stencil in uop.variants %}
+        {{ stencil.emit_fn }},
+{%- endfor %}
+{%- endfor %}
+    ],
 };
 
 static UOPS: [Stencil; {{ stencil_count }}] = [
@@ -95,4 +109,9 @@ static {{ stencil.ident }}_DATA_HOLES: [Hole; {{ stencil.data_holes.len() }}] = 
 {%- endfor %}
 ];
 {%- endif %}
+fn {{ stencil.emit_fn }}(code: &mut [u8], data: &mut [u8], {{ stencil.emit_param }}: &Place<'_>) -> bool {
+{%- for line in stencil.emit_body %}
+    {{ line }}
+{%- endfor %}
+}
 {% endfor %}

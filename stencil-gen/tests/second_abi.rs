@@ -143,6 +143,7 @@ fn table(manifest: &Json) -> StencilTable {
         symbols: names(&manifest["symbols"]),
         op_values: values(&manifest["op_values"]),
         trace_values: values(&manifest["trace_values"]),
+        emitters: None,
     }
 }
 

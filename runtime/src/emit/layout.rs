@@ -197,7 +197,7 @@ pub(crate) fn uop_stencil<'t>(
     op_index: usize,
     op: &TraceOp,
 ) -> Result<&'t Stencil, EmitError> {
-    if usize::from(op.uop) >= table.info.len().max(table.uops.len()) {
+    if usize::from(op.uop) >= table.uop_count() {
         return Err(EmitError::UnknownUop {
             op: op_index,
             uop: op.uop,

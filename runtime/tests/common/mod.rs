@@ -170,6 +170,7 @@ pub static TABLE: StencilTable = StencilTable {
     symbols: &["triple", "add_seven"],
     op_values: &OP_VALUES,
     trace_values: &[],
+    emitters: None,
 };
 
 pub extern "C" fn triple(x: i64) -> i64 {
