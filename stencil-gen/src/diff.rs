@@ -293,7 +293,7 @@ pub fn diff(
         for m in a.manifests.values().chain(b.manifests.values()) {
             known.extend(m.uops.iter().map(|u| u.name.clone()));
         }
-        if !known.contains(name) {
+        if !known.iter().any(|k| names_stencil(name, k)) {
             return Err(DiffError::UnknownUop {
                 name: name.clone(),
                 known: known.into_iter().collect(),
@@ -452,5 +452,13 @@ fn row(
 
 /// Whether `--uop` selects the stencil `name`.
 fn selected(opts: &DiffOptions, name: &str) -> bool {
-    opts.uop.as_deref().is_none_or(|wanted| wanted == name)
+    opts.uop
+        .as_deref()
+        .is_none_or(|wanted| names_stencil(wanted, name))
+}
+
+/// Whether `wanted` is the stencil `name` or the uop it is a variant of
+/// (`add` selects `add.r01`, `add.r11`, ...).
+fn names_stencil(wanted: &str, name: &str) -> bool {
+    wanted == name || crate::emit_c::split_unit_name(name).0 == wanted
 }

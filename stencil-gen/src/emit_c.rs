@@ -202,6 +202,15 @@ pub fn unit_name(abi: &CAbi, uop: &str, variant: Variant) -> String {
     }
 }
 
+/// A unit name split into its uop and, for a variant, the variant's name
+/// (`add.r01` is `add` and `r01`; uop names hold no `.`).
+pub fn split_unit_name(name: &str) -> (&str, Option<&str>) {
+    match name.split_once('.') {
+        Some((uop, variant)) => (uop, Some(variant)),
+        None => (name, None),
+    }
+}
+
 /// The translation unit of `variant` of a uop of `file`.
 fn emit_variant(
     abi: &CAbi,

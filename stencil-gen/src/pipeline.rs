@@ -123,6 +123,8 @@ pub struct GenReport {
     pub targets: Vec<&'static str>,
     /// Uops per target.
     pub uops: usize,
+    /// Stencil variants per uop: the declared cache plus one.
+    pub variants: usize,
     pub llvm_version: Version,
     pub clang_path: PathBuf,
     /// clang's warnings, one entry per translation unit that had any
@@ -194,15 +196,7 @@ impl fmt::Display for GenError {
             }
             GenError::Emit(e) => write!(f, "{e}"),
             GenError::Toolchain(e) => write!(f, "{e}"),
-            GenError::Build(errors) => {
-                for (i, e) in errors.iter().enumerate() {
-                    if i > 0 {
-                        writeln!(f)?;
-                    }
-                    write!(f, "{e}")?;
-                }
-                Ok(())
-            }
+            GenError::Build(errors) => build_errors(f, errors),
             GenError::Write(e) => write!(f, "{e}"),
             GenError::Threads(e) => write!(f, "cannot start compile jobs: {e}"),
         }
@@ -210,6 +204,83 @@ impl fmt::Display for GenError {
 }
 
 impl std::error::Error for GenError {}
+
+/// Writes the failed jobs, one per line group. The variants of a uop
+/// usually fail with one and the same clang message: that message is
+/// written once, naming them all.
+fn build_errors(f: &mut fmt::Formatter<'_>, errors: &[BuildError]) -> fmt::Result {
+    let mut i = 0;
+    while i < errors.len() {
+        if i > 0 {
+            writeln!(f)?;
+        }
+        let same = errors[i + 1..]
+            .iter()
+            .take_while(|e| same_variant_failure(&errors[i], e))
+            .count();
+        match (&errors[i], same) {
+            (
+                BuildError::Toolchain(ToolchainError::Compile {
+                    name,
+                    location: Some(location),
+                    target,
+                    stderr,
+                }),
+                1..,
+            ) => {
+                let (uop, _) = emit_c::split_unit_name(name);
+                let variants: Vec<&str> = errors[i..=i + same]
+                    .iter()
+                    .filter_map(|e| match e {
+                        BuildError::Toolchain(ToolchainError::Compile { name, .. }) => {
+                            emit_c::split_unit_name(name).1
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "clang failed on uop `{uop}` ({location}) in variants {} for {target}:\n{}",
+                    variants.join(", "),
+                    stderr.trim_end()
+                )?;
+            }
+            (error, _) => write!(f, "{error}")?,
+        }
+        i += same + 1;
+    }
+    Ok(())
+}
+
+/// Whether `b` is another variant of `a`'s uop failing with `a`'s message.
+fn same_variant_failure(a: &BuildError, b: &BuildError) -> bool {
+    match (a, b) {
+        (
+            BuildError::Toolchain(ToolchainError::Compile {
+                name: a_name,
+                location: Some(a_location),
+                target: a_target,
+                stderr: a_stderr,
+            }),
+            BuildError::Toolchain(ToolchainError::Compile {
+                name: b_name,
+                location: Some(b_location),
+                target: b_target,
+                stderr: b_stderr,
+            }),
+        ) => {
+            let (a_uop, a_variant) = emit_c::split_unit_name(a_name);
+            let (b_uop, b_variant) = emit_c::split_unit_name(b_name);
+            a_variant.is_some()
+                && b_variant.is_some()
+                && a_uop == b_uop
+                && a_location == b_location
+                && a_target == b_target
+                && a_stderr == b_stderr
+        }
+        _ => false,
+    }
+}
 
 impl From<WriteError> for GenError {
     fn from(e: WriteError) -> Self {
@@ -339,6 +410,7 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
                 .enumerate()
                 .filter(|(i, m)| *i == 0 || metas[i - 1].name != m.name)
                 .count(),
+            variants: c_abi.cache as usize + 1,
             llvm_version,
             clang_path: toolchain.clang.path.clone(),
             warnings,

@@ -410,11 +410,16 @@ impl fmt::Display for ToolchainError {
                 target,
                 stderr,
             } => {
-                match location {
-                    Some(location) => {
-                        write!(f, "clang failed on uop `{name}` ({location}) for {target}")?
+                let (uop, variant) = crate::emit_c::split_unit_name(name);
+                match (location, variant) {
+                    (Some(location), Some(variant)) => write!(
+                        f,
+                        "clang failed on uop `{uop}` ({location}) in variant {variant} for {target}"
+                    )?,
+                    (Some(location), None) => {
+                        write!(f, "clang failed on uop `{uop}` ({location}) for {target}")?
                     }
-                    None => write!(f, "clang failed on the {name} for {target}")?,
+                    (None, _) => write!(f, "clang failed on the {name} for {target}")?,
                 }
                 write!(f, ":\n{}", stderr.trim_end())
             }
@@ -547,7 +552,13 @@ impl Toolchain {
         // diagnostics and out of the object file.
         command.current_dir(dir).args(args);
         let task = match &unit.location {
-            Some(_) => format!("compiling uop `{}` for {}", unit.name, target.triple),
+            Some(_) => match crate::emit_c::split_unit_name(&unit.name) {
+                (uop, Some(variant)) => format!(
+                    "compiling uop `{uop}` in variant {variant} for {}",
+                    target.triple
+                ),
+                (uop, None) => format!("compiling uop `{uop}` for {}", target.triple),
+            },
             None => format!("compiling the {} for {}", unit.name, target.triple),
         };
         let output = run(

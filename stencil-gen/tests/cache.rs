@@ -167,7 +167,7 @@ fn entries(dir: &Path) -> Vec<PathBuf> {
 fn a_cold_cache_compiles_every_unit_and_a_warm_one_runs_no_tool() {
     let cold = cold();
     let report = &cold.generation.report;
-    let units = target::ALL.len() * (report.uops + 1);
+    let units = target::ALL.len() * (report.uops * report.variants + 1);
     assert_eq!(report.units, units);
     assert_eq!(report.recompiled.len(), units);
     assert_eq!(report.cached, 0);
@@ -224,11 +224,16 @@ fn a_changed_uop_is_recompiled_alone_on_each_target() {
     change_uop(root.path(), "add_i64");
     let recorder = Recorder::default();
     let changed = generate(&options(root.path(), Some(cache.path())), &recorder);
+    // add_i64 (a, b -- r) has a variant per number of values in registers
+    // on entry; each is a unit of its own.
+    let variants = ["r01", "r11", "r21", "r32"];
     let expected: Vec<UnitId> = target::ALL
         .iter()
-        .map(|t| UnitId {
-            uop: "add_i64".to_string(),
-            target: t.triple,
+        .flat_map(|t| {
+            variants.iter().map(|v| UnitId {
+                uop: format!("add_i64.{v}"),
+                target: t.triple,
+            })
         })
         .collect();
     assert_eq!(changed.report.recompiled, expected);
@@ -356,21 +361,29 @@ fn a_failed_generation_still_caches_the_units_that_built() {
 
     let error = pipeline::generate(&opts).unwrap_err();
     assert!(matches!(error, GenError::Build(_)), "{error}");
-    assert!(error.to_string().contains("uop `add`"), "{error}");
-    // The shim and `neg` are stored.
-    assert_eq!(entries(cache.path()).len(), 2);
+    // Every variant of `add` fails alike: one message names them all.
+    assert!(
+        error
+            .to_string()
+            .contains("uop `add` (defs/a.uop:7:5) in variants r01, r11, r21, r32 for"),
+        "{error}"
+    );
+    assert_eq!(error.to_string().matches("expected expression").count(), 1);
+    // The shim, the 4 variants of `neg` and of `cache_spill` are stored.
+    assert_eq!(entries(cache.path()).len(), 9);
 
     let fixed = bad.replace("a +;", "a + b;");
     std::fs::write(defs.join("a.uop"), format!("{good}\n{fixed}")).unwrap();
     let generation = pipeline::generate(&opts).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        generation.report.recompiled,
-        vec![UnitId {
-            uop: "add".to_string(),
+    let add: Vec<UnitId> = ["r01", "r11", "r21", "r32"]
+        .iter()
+        .map(|v| UnitId {
+            uop: format!("add.{v}"),
             target: X86_64_LINUX.triple,
-        }]
-    );
-    assert_eq!(generation.report.cached, 2);
+        })
+        .collect();
+    assert_eq!(generation.report.recompiled, add);
+    assert_eq!(generation.report.cached, 9);
 }
 
 #[test]
@@ -390,7 +403,8 @@ fn no_cache_dir_means_every_unit_compiles_and_nothing_is_stored() {
     opts.cache_dir = None;
     for _ in 0..2 {
         let generation = pipeline::generate(&opts).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(generation.report.recompiled.len(), 2);
+        // The shim, and 4 variants each of `nop` and `cache_spill`.
+        assert_eq!(generation.report.recompiled.len(), 9);
         assert_eq!(generation.report.cache_dir, None);
     }
     assert!(!root.path().join("target").exists());

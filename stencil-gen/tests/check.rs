@@ -88,7 +88,7 @@ fn a_hand_edited_code_byte_names_the_file_the_uop_and_a_hand_edit() {
     let out = committed_copy();
     let manifest = out.path().join("x86_64_unknown_linux_gnu.json");
     let original = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(&manifest, edit_code_byte(&original, "add_i64")).unwrap();
+    std::fs::write(&manifest, edit_code_byte(&original, "add_i64.r01")).unwrap();
 
     let report = check::check(reference(), out.path(), &llvm(reference()));
     let shown = text(&report);
@@ -107,7 +107,7 @@ fn a_hand_edited_code_byte_names_the_file_the_uop_and_a_hand_edit() {
         vec![PathBuf::from("x86_64_unknown_linux_gnu.json")]
     );
     assert_eq!(target.uops.len(), 1, "{shown}");
-    assert_eq!(target.uops[0].name, "add_i64");
+    assert_eq!(target.uops[0].name, "add_i64.r01");
     assert!(
         matches!(
             target.uops[0].changes.as_slice(),
@@ -125,7 +125,7 @@ fn a_hand_edited_code_byte_names_the_file_the_uop_and_a_hand_edit() {
         "{shown}"
     );
     assert!(
-        lines[3].starts_with("  uop add_i64: code changed (1 of ")
+        lines[3].starts_with("  uop add_i64.r01: code changed (1 of ")
             && lines[3].ends_with(" bytes differ)"),
         "{shown}"
     );
@@ -189,23 +189,30 @@ fn a_changed_dsl_file_names_the_input_the_uops_and_a_rename() {
         let and = target
             .uops
             .iter()
-            .find(|u| u.name == "and_i64")
-            .unwrap_or_else(|| panic!("and_i64 not reported:\n{shown}"));
+            .find(|u| u.name == "and_i64.r01")
+            .unwrap_or_else(|| panic!("and_i64.r01 not reported:\n{shown}"));
         assert!(
             and.changes
                 .iter()
                 .any(|c| matches!(c, UopChange::CodeSize { .. } | UopChange::CodeBytes { .. })),
             "{shown}"
         );
-        let renamed = target.uops.iter().find(|u| u.name == "no_op").unwrap();
-        assert_eq!(
-            renamed.changes,
-            [UopChange::Renamed {
-                from: "nop".to_string()
-            }]
-        );
-        // Nothing else changed: the other uops' bodies are the same.
-        assert_eq!(target.uops.len(), 2, "{shown}");
+        for variant in ["r00", "r11", "r22", "r33"] {
+            let renamed = target
+                .uops
+                .iter()
+                .find(|u| u.name == format!("no_op.{variant}"))
+                .unwrap_or_else(|| panic!("no_op.{variant} not reported:\n{shown}"));
+            assert_eq!(
+                renamed.changes,
+                [UopChange::Renamed {
+                    from: format!("nop.{variant}")
+                }]
+            );
+        }
+        // Nothing else changed: the other uops' bodies are the same. Each
+        // of the two changed uops has 4 variants.
+        assert_eq!(target.uops.len(), 8, "{shown}");
     }
     assert!(
         shown.contains(
@@ -213,9 +220,9 @@ fn a_changed_dsl_file_names_the_input_the_uops_and_a_rename() {
         ),
         "{shown}"
     );
-    assert!(shown.contains("\n  uop and_i64: code "), "{shown}");
+    assert!(shown.contains("\n  uop and_i64.r01: code "), "{shown}");
     assert!(
-        shown.contains("\n  uop no_op: renamed from nop?\n"),
+        shown.contains("\n  uop no_op.r00: renamed from nop.r00?\n"),
         "{shown}"
     );
     assert!(!shown.contains("edited by hand"), "{shown}");
@@ -379,14 +386,14 @@ fn a_changed_hole_and_doc_are_named_with_their_values() {
     let find = |uops: &[serde_json::Value], name: &str| {
         uops.iter().position(|u| u["name"] == name).unwrap()
     };
-    let lt = find(uops, "branch_if_lt");
+    let lt = find(uops, "branch_if_lt.r00");
     let hole = &mut uops[lt]["stencil"]["code_holes"][0];
     // The optimizer leaves the branch to the jump target as its hole.
     assert_eq!(hole["value"], "jump_target");
     let offset = hole["offset"].as_u64().unwrap();
     let addend = hole["addend"].as_i64().unwrap();
     hole["value"] = "zero".into();
-    let nop = find(uops, "nop");
+    let nop = find(uops, "nop.r00");
     uops[nop]["doc"] = "Does nothing at all.".into();
     std::fs::write(&path, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
 
@@ -394,15 +401,15 @@ fn a_changed_hole_and_doc_are_named_with_their_values() {
     let shown = text(&report);
     let target = &report.targets[0];
     let names: Vec<&str> = target.uops.iter().map(|u| u.name.as_str()).collect();
-    assert_eq!(names, ["branch_if_lt", "nop"], "{shown}");
+    assert_eq!(names, ["branch_if_lt.r00", "nop.r00"], "{shown}");
     assert!(
         shown.contains(&format!(
-            "\n  uop branch_if_lt: code holes 1 changed\n    code hole changed: {offset} x86_branch32 zero {addend:+} -> {offset} x86_branch32 jump_target {addend:+}\n"
+            "\n  uop branch_if_lt.r00: code holes 1 changed\n    code hole changed: {offset} x86_branch32 zero {addend:+} -> {offset} x86_branch32 jump_target {addend:+}\n"
         )),
         "{shown}"
     );
     assert!(
-        shown.contains("\n  uop nop: info changed: doc\n"),
+        shown.contains("\n  uop nop.r00: info changed: doc\n"),
         "{shown}"
     );
 }
@@ -446,10 +453,10 @@ fn json_names_stale_files_changed_inputs_and_each_uops_changes() {
     let find = |uops: &[serde_json::Value], name: &str| {
         uops.iter().position(|u| u["name"] == name).unwrap()
     };
-    let lt = find(uops, "branch_if_lt");
+    let lt = find(uops, "branch_if_lt.r00");
     let hole = uops[lt]["stencil"]["code_holes"][0].clone();
     uops[lt]["stencil"]["code_holes"][0]["value"] = "zero".into();
-    let hash = find(uops, "hash_i64");
+    let hash = find(uops, "hash_i64.r01");
     let slot = uops[hash]["stencil"]["data_holes"][0].clone();
     assert_eq!(slot["value"], json!({ "symbol": 0 }));
     uops[hash]["stencil"]["data_holes"][0]["value"] = json!({ "symbol": 1 });
@@ -507,7 +514,7 @@ fn json_names_stale_files_changed_inputs_and_each_uops_changes() {
         x86["uops"],
         json!([
             {
-                "name": "branch_if_lt",
+                "name": "branch_if_lt.r00",
                 "changes": [{
                     "change": "holes",
                     "part": "code",
@@ -520,7 +527,7 @@ fn json_names_stale_files_changed_inputs_and_each_uops_changes() {
                 }],
             },
             {
-                "name": "hash_i64",
+                "name": "hash_i64.r01",
                 "changes": [{
                     "change": "holes",
                     "part": "data",
@@ -542,13 +549,13 @@ fn json_spells_every_kind_of_uop_change() {
     let out = committed_copy();
     let path = out.path().join("x86_64_unknown_linux_gnu.json");
     let original = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, edit_code_byte(&original, "add_i64")).unwrap();
+    std::fs::write(&path, edit_code_byte(&original, "add_i64.r01")).unwrap();
     let mut manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let uops = manifest["uops"].as_array_mut().unwrap();
-    let nop = uops.iter().position(|u| u["name"] == "nop").unwrap();
+    let nop = uops.iter().position(|u| u["name"] == "nop.r00").unwrap();
     uops[nop]["doc"] = "Does nothing at all.".into();
-    uops[nop]["name"] = "no_op".into();
+    uops[nop]["name"] = "no_op.r00".into();
     std::fs::write(&path, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
 
     let report = check::check(reference(), out.path(), &llvm(reference()));
@@ -558,7 +565,7 @@ fn json_spells_every_kind_of_uop_change() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|u| u["name"] == "add_i64")
+        .find(|u| u["name"] == "add_i64.r01")
         .unwrap()["stencil"]["code"]
         .as_str()
         .unwrap()
@@ -573,15 +580,15 @@ fn json_spells_every_kind_of_uop_change() {
             .clone()
     };
     assert_eq!(
-        changes_of("add_i64"),
+        changes_of("add_i64.r01"),
         json!([{ "change": "code_bytes", "len": code_len, "differing": 1 }])
     );
     // The committed manifest calls it `no_op`, the fresh one `nop`: the
     // same location, so a rename whose entry also differs in its doc.
     assert_eq!(
-        changes_of("nop"),
+        changes_of("nop.r00"),
         json!([
-            { "change": "renamed", "from": "no_op" },
+            { "change": "renamed", "from": "no_op.r00" },
             { "change": "info", "fields": ["doc"] },
         ])
     );

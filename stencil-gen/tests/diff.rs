@@ -175,9 +175,10 @@ fn changed_code_comes_with_a_unified_diff_of_the_disassembly() {
             // Offsets and raw bytes are stripped: no line starts with an
             // offset column.
             assert!(!lines.iter().any(|l| has_offset_column(l)), "{diff}");
-            assert!(lines
-                .iter()
-                .any(|l| l.starts_with('+') && !l.starts_with("+++")));
+            assert!(
+                lines.iter().skip(2).any(|l| l.starts_with(['+', '-'])),
+                "{diff}"
+            );
         }
         // Nearly every uop where LLVM 16 lacks preserve_none (x86-64,
         // aarch64); some where both use the C calling convention.
@@ -225,7 +226,11 @@ fn hole_kinds_appear_and_vanish_per_uop_and_per_target() {
         .iter()
         .find(|t| t.target == "aarch64-unknown-linux-gnu")
         .unwrap();
-    let sqrt = aarch64.rows.iter().find(|r| r.name == "sqrt_f64").unwrap();
+    let sqrt = aarch64
+        .rows
+        .iter()
+        .find(|r| r.name == "sqrt_f64.r01")
+        .unwrap();
     assert_eq!(sqrt.hole_kinds_vanished, ["aarch64_branch26"]);
     assert!(sqrt
         .hole_kinds_appeared
@@ -279,9 +284,26 @@ fn one_uop_can_be_selected_and_an_unknown_one_is_an_error() {
         uop: Some("sqrt_f64".to_string()),
     };
     let d = diff::diff(llvm16(), llvm19(), &opts).unwrap();
+    // A uop's name selects all its variants; a variant's name, that one.
+    for t in &d.targets {
+        let names: Vec<&str> = t.rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "sqrt_f64.r01",
+                "sqrt_f64.r11",
+                "sqrt_f64.r22",
+                "sqrt_f64.r33"
+            ]
+        );
+    }
+    let opts = DiffOptions {
+        uop: Some("sqrt_f64.r22".to_string()),
+    };
+    let d = diff::diff(llvm16(), llvm19(), &opts).unwrap();
     for t in &d.targets {
         assert_eq!(t.rows.len(), 1);
-        assert_eq!(t.rows[0].name, "sqrt_f64");
+        assert_eq!(t.rows[0].name, "sqrt_f64.r22");
         assert_eq!(Some(t.total_b), t.rows[0].b);
     }
     let opts = DiffOptions {
@@ -373,7 +395,7 @@ fn a_git_revision_against_the_working_tree() {
     git(repo.path(), &["add", "."]);
     git(repo.path(), &["commit", "--quiet", "-m", "stencils"]);
     let x86 = generated.join("x86_64_unknown_linux_gnu.json");
-    append_nop(&x86, "add_i64");
+    append_nop(&x86, "add_i64.r01");
     git(repo.path(), &["commit", "--quiet", "-am", "longer add_i64"]);
     // The working tree: the aarch64 manifest is gone.
     std::fs::remove_file(generated.join("aarch64_unknown_linux_gnu.json")).unwrap();
@@ -401,13 +423,17 @@ fn a_git_revision_against_the_working_tree() {
         .filter(|r| r.changed)
         .map(|r| r.name.as_str())
         .collect();
-    assert_eq!(changed, ["add_i64"]);
-    let row = x86_64.rows.iter().find(|r| r.name == "add_i64").unwrap();
+    assert_eq!(changed, ["add_i64.r01"]);
+    let row = x86_64
+        .rows
+        .iter()
+        .find(|r| r.name == "add_i64.r01")
+        .unwrap();
     assert_eq!(row.change.code_bytes, 1);
     assert_eq!(row.change.instructions, 1);
     assert_eq!(x86_64.total_change.code_bytes, 1);
     let unified = row.disassembly_diff.as_deref().unwrap();
-    assert!(unified.starts_with("--- A/x86_64-unknown-linux-gnu/add_i64 (HEAD~1, LLVM "));
+    assert!(unified.starts_with("--- A/x86_64-unknown-linux-gnu/add_i64.r01 (HEAD~1, LLVM "));
     assert!(unified.contains("\n+nop\n"), "{unified}");
     assert_eq!(unified.lines().filter(|l| l.starts_with('+')).count(), 2);
     assert!(

@@ -107,7 +107,7 @@ fn a_clang_that_never_exits_is_killed_and_named_with_the_uop_and_target() {
     assert_eq!(
         error.to_string(),
         format!(
-            "clang ({}) did not finish compiling uop `neg` for x86_64-unknown-linux-gnu \
+            "clang ({}) did not finish compiling uop `neg` in variant r01 for x86_64-unknown-linux-gnu \
              within 1 s and was stopped; if it needs longer, pass `--tool-timeout SECS` or \
              set STENCIL_TOOL_TIMEOUT",
             bin.path().join("clang").display()
@@ -204,13 +204,22 @@ fn a_generation_with_a_hung_clang_fails_at_the_timeout_naming_each_unit() {
     assert!(start.elapsed() < FAST_ENOUGH, "{:?}", start.elapsed());
     assert!(matches!(error, GenError::Build(_)), "{error:?}");
     let text = error.to_string();
-    for unit in [
-        "compiling the shim for x86_64-unknown-linux-gnu",
-        "compiling uop `neg` for x86_64-unknown-linux-gnu",
+    let mut units = vec!["compiling the shim for x86_64-unknown-linux-gnu".to_string()];
+    for (uop, variants) in [
+        ("neg", ["r01", "r11", "r22", "r33"]),
+        ("cache_spill", ["r00", "r10", "r20", "r30"]),
     ] {
+        for variant in variants {
+            units.push(format!(
+                "compiling uop `{uop}` in variant {variant} for x86_64-unknown-linux-gnu"
+            ));
+        }
+    }
+    for unit in &units {
         assert!(
             text.contains(&format!("did not finish {unit} within 1 s")),
             "{text}"
         );
     }
+    assert_eq!(text.lines().count(), units.len(), "{text}");
 }

@@ -218,7 +218,7 @@ fn a_c_error_names_the_uop_its_file_and_line_and_clangs_message() {
         let text = error.to_string();
         assert!(
             text.starts_with(&format!(
-                "clang failed on uop `broken` (defs/broken.uop:4:5) for {}:\n",
+                "clang failed on uop `broken` (defs/broken.uop:4:5) in variant r01 for {}:\n",
                 target.triple
             )),
             "{text}"
@@ -508,9 +508,9 @@ fn a_uop_name_too_long_for_a_file_name_still_compiles() {
     assert_eq!(
         short_args[short_args.len() - 3..],
         [
-            format!("{short_name}.c"),
+            format!("{short_name}.r01.c"),
             "-o".to_string(),
-            format!("{short_name}.s")
+            format!("{short_name}.r01.s")
         ]
     );
 }

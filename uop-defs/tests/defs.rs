@@ -267,7 +267,7 @@ fn reference_abi() {
         ("sp", "int64_t")
     );
     assert_eq!(abi.pointer.text, "int64_t *");
-    assert_eq!(abi.cache, 0);
+    assert_eq!(abi.cache, 3);
     let values: Vec<_> = abi
         .values
         .iter()

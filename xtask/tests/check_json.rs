@@ -77,7 +77,7 @@ fn check_report_as_json_fresh_and_stale() {
         .as_array_mut()
         .unwrap()
         .iter_mut()
-        .find(|u| u["name"] == "add_i64")
+        .find(|u| u["name"] == "add_i64.r01")
         .unwrap();
     let code = uop["stencil"]["code"].as_str().unwrap().to_string();
     let flipped = if code.starts_with('0') { "1" } else { "0" };
@@ -104,7 +104,7 @@ fn check_report_as_json_fresh_and_stale() {
     assert_eq!(
         target["uops"],
         serde_json::json!([{
-            "name": "add_i64",
+            "name": "add_i64.r01",
             "changes": [{ "change": "code_bytes", "len": code.len() / 2, "differing": 1 }],
         }])
     );
