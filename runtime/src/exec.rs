@@ -121,7 +121,7 @@ pub const fn host_arch() -> Option<Arch> {
 }
 
 /// The size of a page of memory, which mappings are made of.
-pub(crate) fn page_size() -> Result<usize, ExecError> {
+pub fn page_size() -> Result<usize, ExecError> {
     Memory::page_size()
 }
 

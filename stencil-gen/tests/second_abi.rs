@@ -202,7 +202,7 @@ struct Machine {
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 #[test]
 fn a_trace_of_the_second_abi_runs() {
-    use runtime::ExecutableTrace;
+    use runtime::{ExecPool, PoolConfig};
 
     let table = table(&manifest());
     let id = |name: &str| table.uop_id(name).unwrap();
@@ -229,7 +229,10 @@ fn a_trace_of_the_second_abi_runs() {
     let variants: Vec<u8> = ops.iter().map(|op| op.variant).collect();
     assert_eq!(variants, [0, 1, 2, 1, 1]);
     let bias = 1_000_000_000_000u64;
-    let trace = ExecutableTrace::new(&table, &ops, &[bias]).unwrap_or_else(|e| panic!("{e}"));
+    let pool = ExecPool::new(PoolConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let trace = pool
+        .compile(&table, &ops, &[bias])
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut stack = [0i64; 8];
     let mut machine = Machine {
         flags: 0,

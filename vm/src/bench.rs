@@ -1,19 +1,20 @@
 //! The VM's benchmark suite: emission of each benchmark program's trace
-//! against a memcpy of the same bytes, and the run time of the JIT against
+//! against copying its bytes, the whole compile and the memory it maps,
+//! and the run time of the JIT against
 //! the interpreter and against native baselines (the same algorithms in C,
 //! built by clang at `-O0` and `-O2`). `cargo xtask bench` runs it beside
 //! the generation benchmark.
 
+mod compile;
 pub mod native;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use runtime::emit::{emit, layout, TraceOp};
 use runtime::StencilTable;
 
-use crate::jit::{compile_ops, helper_symbols, CompiledProgram, RunStats};
+use crate::jit::{CompiledProgram, RunStats};
 use crate::{assemble, bind_args, Interpreter, Program, VmState};
 use native::{Clang, OptLevel};
 
@@ -48,7 +49,9 @@ pub fn run_suite(dir: &Path, runs: usize, native: Option<&NativeOptions>) -> Res
     let baselines = native
         .map(|options| build_baselines(dir, &programs, options))
         .transpose()?;
-    emission(table, &programs)?;
+    compile::emission(table, &programs)?;
+    compile::compile_time(table, &programs)?;
+    compile::memory(table, &programs)?;
     run_time(table, &programs, baselines.as_ref(), runs.max(1))
 }
 
@@ -148,102 +151,6 @@ pub fn per_call(mut f: impl FnMut()) -> Duration {
 
 pub fn geomean(ratios: &[f64]) -> f64 {
     (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp()
-}
-
-fn emission(table: &StencilTable, programs: &[Loaded]) -> Result<(), String> {
-    println!(
-        "== emission ({}): copy + patch a program's trace into a buffer",
-        table.target
-    );
-    println!("   memcpy: one copy of the finished trace's bytes; copy: each stencil copied to its place, no patching");
-    println!(
-        "{:<10} {:>5} {:>7} {:>10} {:>8} {:>7} {:>10} {:>10} {:>8} {:>9} {:>8}",
-        "program",
-        "uops",
-        "bytes",
-        "layout ns",
-        "emit ns",
-        "ns/uop",
-        "emit MB/s",
-        "memcpy ns",
-        "ratio",
-        "copy ns",
-        "ratio"
-    );
-    let symbols = helper_symbols(table).map_err(|e| e.to_string())?;
-    let mut ratios = Vec::new();
-    let mut copy_ratios = Vec::new();
-    for p in programs {
-        let ops: Vec<TraceOp> = compile_ops(table, &p.program).map_err(|e| e.to_string())?;
-        let lay = layout(table, &ops).map_err(|e| e.to_string())?;
-        let mut buf = vec![0u8; lay.len];
-        let base = 0x7000_0000_0000u64;
-        emit(table, &ops, &lay, &symbols, &mut buf, base).map_err(|e| e.to_string())?;
-        let source = buf.clone();
-        // Where each stencil's code and data go, as the emitter places them.
-        let pieces: Vec<(usize, &[u8])> = std::iter::once(&table.shim)
-            .chain(
-                ops.iter()
-                    .filter_map(|op| table.stencil(op.uop, op.variant)),
-            )
-            .zip(std::iter::once(0).chain(lay.op_offsets.iter().map(|&o| o as usize)))
-            .map(|(stencil, at)| (at, stencil.code))
-            .chain(
-                ops.iter()
-                    .zip(&lay.op_data_offsets)
-                    .filter_map(|(op, &at)| {
-                        Some((at as usize, table.stencil(op.uop, op.variant)?.data))
-                    }),
-            )
-            .collect();
-        let t_layout = per_call(|| {
-            black_box(layout(black_box(table), black_box(&ops)).ok());
-        });
-        let t_emit = per_call(|| {
-            emit(
-                table,
-                black_box(&ops),
-                &lay,
-                &symbols,
-                black_box(&mut buf),
-                base,
-            )
-            .ok();
-        });
-        let t_memcpy = per_call(|| {
-            black_box(&mut buf).copy_from_slice(black_box(&source));
-        });
-        let t_copy = per_call(|| {
-            let buf = black_box(&mut buf);
-            for &(at, bytes) in black_box(&pieces) {
-                buf[at..at + bytes.len()].copy_from_slice(bytes);
-            }
-        });
-        let ratio = t_emit.as_secs_f64() / t_memcpy.as_secs_f64();
-        let copy_ratio = t_emit.as_secs_f64() / t_copy.as_secs_f64();
-        ratios.push(ratio);
-        copy_ratios.push(copy_ratio);
-        println!(
-            "{:<10} {:>5} {:>7} {:>10.0} {:>8.0} {:>7.2} {:>10.0} {:>10.0} {:>7.2}x {:>9.0} {:>7.2}x",
-            p.name,
-            ops.len(),
-            lay.len,
-            t_layout.as_nanos(),
-            t_emit.as_nanos(),
-            t_emit.as_nanos() as f64 / ops.len() as f64,
-            lay.len as f64 / t_emit.as_secs_f64() / 1e6,
-            t_memcpy.as_nanos(),
-            ratio,
-            t_copy.as_nanos(),
-            copy_ratio
-        );
-    }
-    println!(
-        "emit / memcpy, geometric mean: {:.2}x (target: at most 3x); emit / per-stencil copy: {:.2}x\n",
-        geomean(&ratios),
-        geomean(&copy_ratios)
-    );
-    Ok(())
 }
 
 pub fn median(mut samples: Vec<Duration>) -> Duration {

@@ -7,7 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use runtime::emit::TraceOp;
-use runtime::exec::{ExecError, ExecutableTrace};
+use std::sync::OnceLock;
+
+use runtime::exec::ExecError;
+use runtime::pool::{ExecPool, PoolConfig, PoolTrace};
 use runtime::{StencilTable, CACHE_SPILL};
 
 use crate::abi::EntryAbi;
@@ -102,6 +105,8 @@ pub enum JitError {
     UnsupportedAbi { target: &'static str, abi: EntryAbi },
     /// Emitting or mapping the trace failed.
     Exec(ExecError),
+    /// The executable-memory pool could not be set up.
+    Pool(String),
 }
 
 impl fmt::Display for JitError {
@@ -133,6 +138,7 @@ impl fmt::Display for JitError {
                 "this host cannot call {target} code, whose calling convention is {abi:?}"
             ),
             JitError::Exec(e) => e.fmt(f),
+            JitError::Pool(e) => write!(f, "cannot set up executable memory for traces: {e}"),
         }
     }
 }
@@ -256,6 +262,21 @@ pub fn helper_symbols(table: &StencilTable) -> Result<Vec<u64>, JitError> {
         .collect()
 }
 
+/// The executable memory every compiled program of the process shares,
+/// placed near the helpers so that calls to them need no trampoline.
+pub fn jit_pool() -> Result<&'static ExecPool, JitError> {
+    static POOL: OnceLock<Result<ExecPool, String>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        ExecPool::new(PoolConfig {
+            near: Some(crate::helpers::vm_hash as *const () as u64),
+            ..PoolConfig::default()
+        })
+        .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| JitError::Pool(e.clone()))
+}
+
 /// What happened during one JIT run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RunStats {
@@ -267,7 +288,7 @@ pub struct RunStats {
 pub struct CompiledProgram {
     /// The shim, in `trace`.
     entry: Entry,
-    trace: ExecutableTrace,
+    trace: PoolTrace,
     interp: Interpreter,
     max_depth: usize,
     locals: usize,
@@ -279,9 +300,20 @@ impl CompiledProgram {
     /// instruction set; its calling convention may be any this host can
     /// call (so x86-64 Windows and macOS tables run on an x86-64 Linux host).
     pub fn new(table: &StencilTable, program: &Program) -> Result<CompiledProgram, JitError> {
+        CompiledProgram::new_in(jit_pool()?, table, program)
+    }
+
+    /// [`CompiledProgram::new`] with the trace in `pool`.
+    pub fn new_in(
+        pool: &ExecPool,
+        table: &StencilTable,
+        program: &Program,
+    ) -> Result<CompiledProgram, JitError> {
         let ops = compile_ops(table, program)?;
         let symbols = helper_symbols(table)?;
-        let trace = ExecutableTrace::new(table, &ops, &symbols).map_err(JitError::Exec)?;
+        let trace = pool
+            .compile(table, &ops, &symbols)
+            .map_err(JitError::Exec)?;
         let abi = EntryAbi::of(table);
         // SAFETY: `trace.entry()` is the shim of a trace built from `table`,
         // whose convention is `abi`; the trace is kept alongside the entry
