@@ -56,7 +56,12 @@ impl<'a> Emitter<'a> {
         self.emit_one(&shim, code, data)?;
         let mut code_cursor = shim.stencil.code.len();
         let mut data_cursor = shim.stencil.data.len();
-        for i in 0..self.ops.len() {
+        let mut first = 0;
+        if let Some(emitters) = self.emitters() {
+            (first, code_cursor, data_cursor) =
+                self.emit_generated(emitters, code, data, code_cursor, data_cursor)?;
+        }
+        for i in first..self.ops.len() {
             let slot = self.slot(Some(i))?;
             fill(code, code_cursor, slot.code_offset, padding)?;
             fill(data, data_cursor, slot.data_offset, 0)?;
@@ -127,6 +132,85 @@ impl<'a> Emitter<'a> {
                 e.uops.get(index).copied()
             }),
         })
+    }
+
+    /// Emits ops with their generated functions, from the first, as long
+    /// as everything is as the layout says; returns the index of the first
+    /// op not emitted (for the table-driven loop to take over, and find
+    /// what is wrong) and the cursors past what is emitted. A function
+    /// that defers has its stencil emitted the table-driven way here.
+    #[inline(always)]
+    fn emit_generated(
+        &self,
+        emitters: &generated::Emitters,
+        code: &mut [u8],
+        data: &mut [u8],
+        mut code_cursor: usize,
+        mut data_cursor: usize,
+    ) -> Result<(usize, usize, usize), EmitError> {
+        let (table, layout) = (self.table, self.layout);
+        let padding = code_padding(table.arch);
+        let variants = usize::from(table.cache) + 1;
+        let data_start = self.base.wrapping_add(layout.data_offset as u64);
+        let offsets = layout.op_offsets.iter().zip(&layout.op_data_offsets);
+        for (i, (op, (&code_offset, &data_offset))) in self.ops.iter().zip(offsets).enumerate() {
+            let index = usize::from(op.uop) * variants + usize::from(op.variant);
+            let (Some(stencil), Some(&emit), true) = (
+                table.uops.get(index),
+                emitters.uops.get(index),
+                op.variant <= table.cache && usize::from(op.uop) < table.info.len(),
+            ) else {
+                return Ok((i, code_cursor, data_cursor));
+            };
+            let code_offset = code_offset as usize;
+            let Some(data_offset) = (data_offset as usize).checked_sub(layout.data_offset) else {
+                return Ok((i, code_cursor, data_cursor));
+            };
+            let code_end = code_offset + stencil.code.len();
+            let data_end = data_offset + stencil.data.len();
+            if code_cursor > code_offset
+                || data_cursor > data_offset
+                || code_end > code.len()
+                || data_end > data.len()
+            {
+                return Ok((i, code_cursor, data_cursor));
+            }
+            // Usually nothing to fill: skip the call's length tests.
+            if code_cursor < code_offset {
+                bytes::fill(&mut code[code_cursor..code_offset], padding);
+            }
+            if data_cursor < data_offset {
+                bytes::fill(&mut data[data_cursor..data_offset], 0);
+            }
+            let continuation = layout
+                .op_offsets
+                .get(i + 1)
+                .map_or(code_end, |&offset| offset as usize);
+            let at = generated::Place {
+                code: self.base.wrapping_add(code_offset as u64),
+                data: data_start.wrapping_add(data_offset as u64),
+                continuation: self.base.wrapping_add(continuation as u64),
+                jump_target: layout
+                    .op_offsets
+                    .get(op.jump_target as usize)
+                    .map(|&offset| self.base.wrapping_add(u64::from(offset))),
+                values: Some(&op.values),
+                symbols: self.symbols,
+            };
+            if !emit(
+                &mut code[code_offset..code_end],
+                &mut data[data_offset..data_end],
+                &at,
+            ) {
+                // Not patched in place: emitted again the table-driven
+                // way, with the trampoline or the error it needs.
+                let slot = self.slot(Some(i))?;
+                self.emit_stencil(&slot, code, data)?;
+            }
+            code_cursor = code_end;
+            data_cursor = data_end;
+        }
+        Ok((self.ops.len(), code_cursor, data_cursor))
     }
 
     fn emitters(&self) -> Option<&'static generated::Emitters> {
