@@ -213,7 +213,7 @@ fn a_hung_clang_is_stopped_at_the_tool_timeout_naming_tool_uop_and_target() {
     let bin_arg = bin.path().to_str().unwrap();
     let out = scratch.root.path().join("out");
     let expected = format!(
-        "clang ({}) did not finish compiling uop `neg` for x86_64-unknown-linux-gnu within 1 s \
+        "clang ({}) did not finish compiling uop `neg` in variant r01 for x86_64-unknown-linux-gnu within 1 s \
          and was stopped; if it needs longer, pass `--tool-timeout SECS` or set \
          STENCIL_TOOL_TIMEOUT",
         bin.path().join("clang").display()

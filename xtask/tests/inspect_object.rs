@@ -6,7 +6,7 @@
 #[path = "../../stencil-gen/tests/support/abi.rs"]
 mod abi_support;
 #[allow(unused_imports)]
-use abi_support::{reference_abi, reference_values};
+use abi_support::{reference_abi_with_cache, reference_values};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -121,7 +121,9 @@ fn uop_object(target: &Target, file: &str, name: &str) -> Vec<u8> {
     let mut defs = uop_defs::parse(&path, &source).unwrap_or_else(|d| panic!("{d}"));
     defs.path = Path::new("uop-defs/defs").join(file);
     let uop = defs.uops.iter().find(|u| u.name == name).unwrap();
-    let unit = stencil_gen::emit_c::emit_uop(reference_abi(), &defs, uop).unwrap();
+    // The uop's plain form, every stack value in memory.
+    let abi = reference_abi_with_cache(0);
+    let unit = stencil_gen::emit_c::emit_uop(&abi, &defs, uop).unwrap();
     let toolchain = Toolchain::find(None, PINNED_LLVM_MAJOR).unwrap_or_else(|e| panic!("{e}"));
     toolchain.compile(target, &unit).unwrap().object
 }
