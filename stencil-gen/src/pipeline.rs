@@ -134,6 +134,9 @@ pub struct GenReport {
     /// The clang program with its leading arguments (`zig clang
     /// -resource-dir DIR`), as one might type it.
     pub clang_command: String,
+    /// The first line clang's `--version` prints, which names its build
+    /// (`Debian clang version 16.0.6 (15~deb12u1)`).
+    pub clang_identity: String,
     /// llvm-objdump's version, which may differ from clang's (see
     /// `toolchain`).
     pub objdump_version: Version,
@@ -436,6 +439,14 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
             llvm_version,
             clang_path: toolchain.clang.path.clone(),
             clang_command: toolchain.clang.command_line(),
+            clang_identity: toolchain
+                .clang
+                .version_text
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
             objdump_version: toolchain.objdump.version,
             objdump_path: toolchain.objdump.path.clone(),
             warnings,
