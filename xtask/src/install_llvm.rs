@@ -26,9 +26,8 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), String> {
-    let dir = wheels::wheel_dir().ok_or(format!(
-        "no wheel directory: set {WHEEL_DIR_ENV} or HOME"
-    ))?;
+    let dir =
+        wheels::wheel_dir().ok_or(format!("no wheel directory: set {WHEEL_DIR_ENV} or HOME"))?;
     let selected: Vec<&ZigWheel> = if args.llvm.is_empty() {
         ZIG_WHEELS.iter().collect()
     } else {
@@ -84,10 +83,7 @@ pub fn run(args: &Args) -> Result<(), String> {
             .status()
             .map_err(|e| format!("cannot run {python} (set {PYTHON_ENV} to another): {e}"))?;
         if !status.success() {
-            return Err(format!(
-                "`{python} {}` failed ({status})",
-                pip.join(" ")
-            ));
+            return Err(format!("`{python} {}` failed ({status})", pip.join(" ")));
         }
         outln!(
             "LLVM {}: ziglang {} installed in {}",

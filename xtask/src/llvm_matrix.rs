@@ -213,11 +213,7 @@ fn generate_version(
                 });
             }
             Ok(generation) => {
-                errln!(
-                    "LLVM {major} {}: generated in {:.1?}",
-                    target.triple,
-                    time
-                );
+                errln!("LLVM {major} {}: generated in {:.1?}", target.triple, time);
                 keep(&mut run, &generation, &out, target)?;
                 if major == PINNED_LLVM_MAJOR && !like_committed(root, &generation, target) {
                     run.unlike_committed.push(target.triple);

@@ -172,7 +172,10 @@ fn the_clang_of_stencil_clang_major_is_used_and_checked() {
         stdout.contains(&format!(" ({})\n", wrapper.display())),
         "{stdout}"
     );
-    assert!(stdout.contains("all 3 generated files are fresh"), "{stdout}");
+    assert!(
+        stdout.contains("all 3 generated files are fresh"),
+        "{stdout}"
+    );
 
     // One of another version is refused, naming the variable.
     let clang16 = Toolchain::find(None, 16).unwrap_or_else(|e| panic!("{e}"));
@@ -243,7 +246,14 @@ fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
 fn the_pinned_major_is_written_in_one_place() {
     let root = root();
     let mut files = Vec::new();
-    for crate_dir in ["stencil-gen", "xtask", "vm", "runtime", "uop-defs", "emit-oracle"] {
+    for crate_dir in [
+        "stencil-gen",
+        "xtask",
+        "vm",
+        "runtime",
+        "uop-defs",
+        "emit-oracle",
+    ] {
         rust_files(&root.join(crate_dir), &mut files);
     }
     // Spelled in two parts, so this file does not match itself.

@@ -1,8 +1,9 @@
-//! The pinned clang from PyPI: the `ziglang` wheel whose clang is the
-//! pinned LLVM's, installed in the wheel directory (`cargo xtask
-//! install-llvm --llvm 19`), regenerates the committed stencils of every
-//! target byte for byte, run as `python3 -m ziglang clang` with Debian's
-//! llvm-objdump beside it, and is found there with no flag at all.
+//! clang from PyPI, as `cargo xtask install-llvm` installs it in the wheel
+//! directory. The `ziglang` wheel whose clang is the pinned LLVM's
+//! regenerates the committed stencils of every target byte for byte, run
+//! as `python3 -m ziglang clang` with Debian's llvm-objdump beside it, and
+//! is found there with no flag at all; the wheel of LLVM 22 is diffed
+//! against the pinned LLVM on every target.
 
 #![cfg(unix)]
 
@@ -14,14 +15,13 @@ use stencil_gen::emit_c;
 use stencil_gen::target::AARCH64_LINUX;
 use stencil_gen::toolchain::{wheels, Search, Toolchain, PINNED_LLVM_MAJOR};
 
-/// The directory the pinned version's wheel is installed in.
-fn wheel_install_dir() -> PathBuf {
-    let wheel = wheels::wheel_for(PINNED_LLVM_MAJOR).expect("a wheel carries the pinned LLVM");
+/// The directory the wheel of LLVM `major` is installed in.
+fn installed(major: u32) -> PathBuf {
+    let wheel = wheels::wheel_for(major).expect("a wheel carries this LLVM");
     let dir = wheels::wheel_dir().expect("a wheel directory");
     assert!(
         wheel.zig(&dir).is_file(),
-        "no ziglang {} in {}; install it: `cargo xtask install-llvm --llvm {PINNED_LLVM_MAJOR}` \
-         (or `{}`)",
+        "no ziglang {} in {}; install it: `cargo xtask install-llvm --llvm {major}` (or `{}`)",
         wheel.zig,
         wheel.install_dir(&dir).display(),
         wheel.pip_command(&dir)
@@ -29,13 +29,15 @@ fn wheel_install_dir() -> PathBuf {
     wheel.install_dir(&dir)
 }
 
+/// The directory the pinned version's wheel is installed in.
+fn wheel_install_dir() -> PathBuf {
+    installed(PINNED_LLVM_MAJOR)
+}
+
 #[test]
 fn pips_clang_regenerates_the_committed_stencils_of_every_target() {
     let site = wheel_install_dir();
-    let clang = format!(
-        "env PYTHONPATH={} python3 -m ziglang clang",
-        site.display()
-    );
+    let clang = format!("env PYTHONPATH={} python3 -m ziglang clang", site.display());
     let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args([
             "gen-stencils",
@@ -68,7 +70,10 @@ fn pips_clang_regenerates_the_committed_stencils_of_every_target() {
         )),
         "{stdout}"
     );
-    assert!(stdout.contains("all 17 generated files are fresh"), "{stdout}");
+    assert!(
+        stdout.contains("all 17 generated files are fresh"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -110,5 +115,68 @@ fn the_wheel_is_found_in_the_wheel_directory_and_compiles_as_debian_clang_does()
         let ours = listing(&zig);
         assert!(ours.iter().any(|l| l.contains("R_AARCH64")), "{ours:?}");
         assert_eq!(ours, listing(&debian), "{}", unit.name);
+    }
+}
+
+#[test]
+fn diff_stencils_against_llvm_22_covers_every_target_in_every_format() {
+    installed(22);
+    let diff = |format: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["diff-stencils", "--llvm", &PINNED_LLVM_MAJOR.to_string()])
+            .args(["--llvm", "22", "--target", "all", "--format", format])
+            .env("CI", "true")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&diff("json")).unwrap();
+    let pinned = json["a"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("LLVM ")
+        .unwrap()
+        .to_string();
+    assert!(
+        pinned.starts_with(&format!("{PINNED_LLVM_MAJOR}.")),
+        "{pinned}"
+    );
+    assert_eq!(json["b"], "LLVM 22.1.8");
+    let targets = json["targets"].as_array().unwrap();
+    let triples: Vec<&str> = targets
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    let all: Vec<&str> = stencil_gen::target::ALL.iter().map(|t| t.triple).collect();
+    assert_eq!(triples, all);
+    for t in targets {
+        assert_eq!(t["llvm_a"], pinned.as_str());
+        assert_eq!(t["llvm_b"], "22.1.8");
+        let rows = t["rows"].as_array().unwrap();
+        // The shim and every variant of every uop, on both sides.
+        assert_eq!(rows.len(), 205, "{}", t["target"]);
+        assert!(rows.iter().all(|r| !r["a"].is_null() && !r["b"].is_null()));
+    }
+    let text = diff("text");
+    assert!(
+        text.starts_with(&format!(
+            "stencil diff: A = LLVM {pinned}, B = LLVM 22.1.8\n"
+        )),
+        "{text}"
+    );
+    let markdown = diff("markdown");
+    for triple in all {
+        let sides = format!("(A: LLVM {pinned}, B: LLVM 22.1.8)");
+        assert!(text.contains(&format!("\n{triple} {sides}\n")), "{triple}");
+        assert!(
+            markdown.contains(&format!("\n### `{triple}` {sides}\n")),
+            "{triple}"
+        );
     }
 }

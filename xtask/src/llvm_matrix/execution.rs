@@ -71,8 +71,8 @@ pub fn run(root: &Path, dir: &Path) -> Result<Results, String> {
     let path = dir.join(RESULTS);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let json: Json = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    let json: Json =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
     parse(&json).map_err(|e| format!("{}: {e}", path.display()))
 }
 

@@ -73,7 +73,11 @@ impl Status<'_> {
                     .map(|(name, _)| name.as_str())
                     .collect();
                 if failed.is_empty() {
-                    format!("{} of {} checks pass ({runner})", checks.len(), checks.len())
+                    format!(
+                        "{} of {} checks pass ({runner})",
+                        checks.len(),
+                        checks.len()
+                    )
                 } else {
                     format!(
                         "fails {} of {} checks: {} ({runner})",
@@ -102,12 +106,14 @@ fn status<'a>(m: &'a Matrix<'_>, run: &'a VersionRun, target: &Target) -> Status
 }
 
 fn target_run<'a>(run: &'a VersionRun, target: &Target) -> Option<&'a TargetRun> {
-    run.targets.iter().find(|t| t.target.triple == target.triple)
+    run.targets
+        .iter()
+        .find(|t| t.target.triple == target.triple)
 }
 
 /// Each version's figures per target, against the pinned version's
 /// stencils when that version ran.
-fn figures<'a>(m: &'a Matrix<'_>, run: &VersionRun) -> Result<Vec<TargetDiff>, DiffError> {
+fn figures(m: &Matrix<'_>, run: &VersionRun) -> Result<Vec<TargetDiff>, DiffError> {
     if run.manifests.manifests.is_empty() {
         return Ok(Vec::new());
     }
@@ -372,7 +378,9 @@ fn timings(out: &mut String, m: &Matrix<'_>) {
     for run in m.runs {
         let mut line = format!("| {} |", run.major);
         for t in m.targets {
-            let cell = target_run(run, t).map(|r| seconds(r.time)).unwrap_or_default();
+            let cell = target_run(run, t)
+                .map(|r| seconds(r.time))
+                .unwrap_or_default();
             let _ = write!(line, " {cell} |");
         }
         let total: Duration = run.targets.iter().map(|t| t.time).sum();
@@ -493,7 +501,9 @@ mod tests {
             ),
             (
                 (22, AARCH64_LINUX.triple.to_string()),
-                ran(vec!["uop `neg_i64`: got Ok(1), the interpreter gives Ok(-1)".to_string()]),
+                ran(vec![
+                    "uop `neg_i64`: got Ok(1), the interpreter gives Ok(-1)".to_string(),
+                ]),
             ),
         ]
         .into_iter()
@@ -509,7 +519,9 @@ mod tests {
         })
         .unwrap();
         let section = |title: &str| {
-            let start = text.find(title).unwrap_or_else(|| panic!("{title}:\n{text}"));
+            let start = text
+                .find(title)
+                .unwrap_or_else(|| panic!("{title}:\n{text}"));
             let end = text[start + 2..]
                 .find("\n## ")
                 .map_or(text.len(), |e| start + 3 + e);
@@ -543,10 +555,12 @@ mod tests {
             "{results}"
         );
         assert!(
-            results.contains("| 22 | `x86_64-unknown-linux-gnu` | generation failed |  |  |  |  |\n"),
+            results
+                .contains("| 22 | `x86_64-unknown-linux-gnu` | generation failed |  |  |  |  |\n"),
             "{results}"
         );
-        assert!(results.contains("| 21 | `x86_64-unknown-linux-gnu` | not run: no clang of this version |"));
+        assert!(results
+            .contains("| 21 | `x86_64-unknown-linux-gnu` | not run: no clang of this version |"));
         assert_eq!(
             section("## Why a version fails on a target"),
             "## Why a version fails on a target\n\n\
@@ -562,7 +576,10 @@ mod tests {
              byte for byte."
         ));
         let timings = section("## Cold generation time");
-        assert!(timings.contains("| 19 | 4.2 s | 4.2 s | 8.4 s |\n"), "{timings}");
+        assert!(
+            timings.contains("| 19 | 4.2 s | 4.2 s | 8.4 s |\n"),
+            "{timings}"
+        );
         assert!(timings.contains("| 21 |  |  | 0.0 s |\n"), "{timings}");
     }
 
@@ -571,9 +588,15 @@ mod tests {
         let file = |table: &str, time: &str| {
             format!("# m\n\n{table}\n\n{TIMINGS_START}\n\n| 19 | {time} |\n\n{TIMINGS_END}\n")
         };
-        assert_eq!(compare(&file("| 19 | ✓ |", "41.0 s"), &file("| 19 | ✓ |", "57.3 s")), None);
-        let diff = compare(&file("| 19 | ✓ |", "41.0 s"), &file("| 19 | ✗ checks |", "41.0 s"))
-            .unwrap();
+        assert_eq!(
+            compare(&file("| 19 | ✓ |", "41.0 s"), &file("| 19 | ✓ |", "57.3 s")),
+            None
+        );
+        let diff = compare(
+            &file("| 19 | ✓ |", "41.0 s"),
+            &file("| 19 | ✗ checks |", "41.0 s"),
+        )
+        .unwrap();
         assert!(diff.contains("-| 19 | ✓ |\n+| 19 | ✗ checks |\n"), "{diff}");
         // A file without the section is compared whole.
         assert!(compare("a\n", "b\n").is_some());
