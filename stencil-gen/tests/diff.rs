@@ -437,7 +437,7 @@ fn a_git_revision_against_the_working_tree() {
     assert!(unified.contains("\n+nop\n"), "{unified}");
     assert_eq!(unified.lines().filter(|l| l.starts_with('+')).count(), 2);
     assert!(
-        d.to_text().contains("\n* jump (only in A) "),
+        d.to_text().contains("\n* jump.r00 (only in A) "),
         "{}",
         d.to_text()
     );
