@@ -60,7 +60,9 @@ pub struct InputDigests {
 
 impl InputDigests {
     /// The digests for one target. `dsl_files` are (path as written into the
-    /// output, content); `llvm_version` is the full version, e.g. `19.1.7`.
+    /// output, content); `llvm_version` is clang's full version, e.g.
+    /// `19.1.7`, followed by llvm-objdump's when that is another
+    /// (`22.1.8, llvm-objdump 19.1.7`).
     pub fn for_target(
         dsl_files: &[(String, Vec<u8>)],
         target: &Target,

@@ -16,7 +16,7 @@ use crate::digest::InputDigests;
 use crate::emit_c::{self, CAbi, EmitError};
 use crate::lower;
 use crate::target::Target;
-use crate::toolchain::{self, Search, Tool, Toolchain, ToolchainError, Version};
+use crate::toolchain::{self, ClangSpec, Search, Tool, Toolchain, ToolchainError, Version};
 use crate::writer::{self, TargetStencils, UopMeta, WriteError};
 
 mod build;
@@ -34,6 +34,9 @@ pub struct GenOptions {
     pub targets: Vec<&'static Target>,
     /// Explicit directory of the LLVM tools.
     pub llvm_bin_dir: Option<PathBuf>,
+    /// Explicit clang command (`--clang`), e.g. `zig clang`; else
+    /// `STENCIL_CLANG_<llvm_major>`, else clang is searched for.
+    pub clang: Option<String>,
     /// Compile jobs in parallel; `None` means one per core.
     pub jobs: Option<usize>,
     /// The LLVM major version to use.
@@ -58,6 +61,7 @@ impl GenOptions {
             root,
             targets: crate::target::ALL.iter().collect(),
             llvm_bin_dir: None,
+            clang: None,
             jobs: None,
             llvm_major: toolchain::PINNED_LLVM_MAJOR,
             tool_timeout: None,
@@ -127,6 +131,16 @@ pub struct GenReport {
     pub variants: usize,
     pub llvm_version: Version,
     pub clang_path: PathBuf,
+    /// The clang program with its leading arguments (`zig clang
+    /// -resource-dir DIR`), as one might type it.
+    pub clang_command: String,
+    /// The first line clang's `--version` prints, which names its build
+    /// (`Debian clang version 16.0.6 (15~deb12u1)`).
+    pub clang_identity: String,
+    /// llvm-objdump's version, which may differ from clang's (see
+    /// `toolchain`).
+    pub objdump_version: Version,
+    pub objdump_path: PathBuf,
     /// clang's warnings, one entry per translation unit that had any
     /// (cached ones included), then entries the cache could not store.
     pub warnings: Vec<String>,
@@ -306,8 +320,18 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
     let values = CAbi::declared_values(&abi);
     let mut search = Search::standard(opts.llvm_bin_dir.clone(), opts.llvm_major);
     search.timeout = opts.tool_timeout;
+    if let Some(command) = &opts.clang {
+        search.clang = Some(ClangSpec::flag(command));
+    }
     let toolchain = Toolchain::find_with(&search).map_err(GenError::Toolchain)?;
     let llvm_version = toolchain.llvm_version();
+    let objdump_version = toolchain.other_objdump_version().map(|v| v.to_string());
+    // What the digests record of the tools: clang's version, and
+    // llvm-objdump's when it is another.
+    let tools = match &objdump_version {
+        Some(objdump) => format!("{llvm_version}, llvm-objdump {objdump}"),
+        None => llvm_version.to_string(),
+    };
 
     let shim = emit_c::emit_shim(&c_abi).map_err(GenError::Emit)?;
     let mut units = vec![shim];
@@ -392,7 +416,8 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
             values: values.clone(),
             cache: c_abi.cache,
             llvm_version: llvm_version.to_string(),
-            digests: InputDigests::for_target(&sources, target, &llvm_version.to_string()),
+            objdump_version: objdump_version.clone(),
+            digests: InputDigests::for_target(&sources, target, &tools),
             shim,
             uops: metas.iter().cloned().zip(groups).collect(),
         };
@@ -413,6 +438,17 @@ pub fn generate_with(opts: &GenOptions, progress: &dyn Progress) -> Result<Gener
             variants: c_abi.cache as usize + 1,
             llvm_version,
             clang_path: toolchain.clang.path.clone(),
+            clang_command: toolchain.clang.command_line(),
+            clang_identity: toolchain
+                .clang
+                .version_text
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            objdump_version: toolchain.objdump.version,
+            objdump_path: toolchain.objdump.path.clone(),
             warnings,
             units: jobs.len(),
             cached: jobs.len() - recompiled.len(),

@@ -2,22 +2,33 @@
 //! one LLVM major version, compiles translation units and disassembles
 //! objects.
 //!
-//! Tools are looked up per tool, in this order, and the first one whose
-//! `--version` reports the wanted major version is used:
+//! clang of LLVM `N` is the first of these that reports major version `N`:
 //!
-//! 1. the explicit bin directory (`--llvm-bin-dir DIR`, else the environment
+//! 1. the command given by `--clang CMD`, else by the environment variable
+//!    `STENCIL_CLANG_N` (`zig clang`, `python3 -m ziglang clang`, a
+//!    wrapper script; see [`clang_command`]); when one is given, no other
+//!    clang is considered;
+//! 2. the explicit bin directory (`--llvm-bin-dir DIR`, else the environment
 //!    variable `STENCIL_LLVM_BIN_DIR`); when one is given, nothing else is
 //!    searched;
-//! 2. `clang-19`, `llvm-objdump-19`, `llvm-readelf-19` in `PATH`;
-//! 3. `/usr/lib/llvm-19/bin` (Debian, Ubuntu);
-//! 4. `/opt/homebrew/opt/llvm@19/bin`, `/usr/local/opt/llvm@19/bin` (Homebrew);
-//! 5. `clang`, `llvm-objdump`, `llvm-readelf` in `PATH`.
+//! 3. `clang-N` in `PATH`;
+//! 4. `/usr/lib/llvm-N/bin` (Debian, Ubuntu);
+//! 5. `/opt/homebrew/opt/llvm@N/bin`, `/usr/local/opt/llvm@N/bin` (Homebrew);
+//! 6. the `ziglang` wheel of LLVM `N` in the wheel directory
+//!    (`STENCIL_ZIG_DIR`, else `~/.cache/stencil-llvm`; see [`wheels`]);
+//! 7. `clang` in `PATH`.
+//!
+//! llvm-objdump and llvm-readelf are looked for in the places 2 to 5 and 7,
+//! of LLVM `N`, and failing that of the pinned LLVM ([`PINNED_LLVM_MAJOR`]),
+//! whose tools read the objects of the other versions: zig carries no
+//! llvm-objdump. The output records an llvm-objdump of another version
+//! than clang's (see `writer`).
 //!
 //! A tool found nowhere gives an error of this form:
 //!
 //! ```text
-//! clang of LLVM 19 not found; looked for clang-19, clang in /opt/llvm/bin
-//! install it: Debian/Ubuntu: `apt-get install clang-19 llvm-19`; macOS: `brew install llvm@19`, then pass `--llvm-bin-dir $(brew --prefix llvm@19)/bin`
+//! clang of LLVM 22 not found; looked for clang-22, clang in /opt/llvm/bin
+//! install it: Debian/Ubuntu: `apt-get install clang-22 llvm-22`; macOS: `brew install llvm@22`, then pass `--llvm-bin-dir $(brew --prefix llvm@22)/bin`; any OS with Python: `pip install --target /home/me/.cache/stencil-llvm/zig-0.17.0 ziglang==0.17.0` (clang 22.1.8)
 //! ```
 //!
 //! and one of the wrong version:
@@ -45,9 +56,6 @@ use crate::target::{Format, Target};
 
 /// The LLVM major version that produces the committed output.
 pub const PINNED_LLVM_MAJOR: u32 = 19;
-
-/// Environment variable naming the directory of the LLVM tools.
-pub const BIN_DIR_ENV: &str = "STENCIL_LLVM_BIN_DIR";
 
 /// Environment variable giving the tool timeout in seconds.
 pub const TIMEOUT_ENV: &str = "STENCIL_TOOL_TIMEOUT";
@@ -110,7 +118,7 @@ impl fmt::Display for Tool {
 }
 
 /// A full LLVM version, e.g. `19.1.7`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version {
     pub major: u32,
     pub minor: u32,
@@ -160,94 +168,28 @@ fn parse_version_number(word: &str) -> Option<Version> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ToolPath {
     pub tool: Tool,
+    /// The program to run.
     pub path: PathBuf,
+    /// Arguments that come before the tool's own: `clang -resource-dir
+    /// DIR` when `path` is zig; none for a tool run by name.
+    pub args: Vec<String>,
     pub version: Version,
     /// What `--version` printed, exactly: it tells builds of one version
     /// apart, for the stencil cache's keys.
     pub version_text: String,
 }
 
-/// Where to look for the tools.
-#[derive(Clone, Debug)]
-pub struct Search {
-    /// The LLVM major version to accept.
-    pub major: u32,
-    /// An explicit bin directory: when set, the only place searched.
-    pub bin_dir: Option<PathBuf>,
-    /// The `PATH` to search.
-    pub path_var: Option<OsString>,
-    /// Fixed installation directories searched after `PATH`.
-    pub install_dirs: Vec<PathBuf>,
-    /// How long one tool run may take; `None` means `STENCIL_TOOL_TIMEOUT`,
-    /// else [`DEFAULT_TIMEOUT`].
-    pub timeout: Option<Duration>,
-}
-
-impl Search {
-    /// The standard search for LLVM `major`: `bin_dir`, else
-    /// `STENCIL_LLVM_BIN_DIR`, else `PATH` and the usual install places.
-    pub fn standard(bin_dir: Option<PathBuf>, major: u32) -> Search {
-        let bin_dir = bin_dir.or_else(|| {
-            std::env::var_os(BIN_DIR_ENV)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        });
-        Search {
-            major,
-            bin_dir,
-            path_var: std::env::var_os("PATH"),
-            install_dirs: vec![
-                PathBuf::from(format!("/usr/lib/llvm-{major}/bin")),
-                PathBuf::from(format!("/opt/homebrew/opt/llvm@{major}/bin")),
-                PathBuf::from(format!("/usr/local/opt/llvm@{major}/bin")),
-            ],
-            timeout: None,
-        }
+impl ToolPath {
+    /// A command that runs the tool, its leading arguments given.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(&self.path);
+        command.args(&self.args);
+        command
     }
 
-    /// The timeout of every tool run: the explicit one, else
-    /// `STENCIL_TOOL_TIMEOUT`, else [`DEFAULT_TIMEOUT`].
-    pub fn timeout(&self) -> Result<Duration, ToolchainError> {
-        if let Some(timeout) = self.timeout {
-            return Ok(timeout);
-        }
-        match std::env::var_os(TIMEOUT_ENV) {
-            Some(value) if !value.is_empty() => {
-                parse_timeout(&value.to_string_lossy()).ok_or_else(|| ToolchainError::BadTimeout {
-                    value: value.to_string_lossy().into_owned(),
-                })
-            }
-            _ => Ok(DEFAULT_TIMEOUT),
-        }
-    }
-
-    /// Candidate paths for `tool`, in search order, with a description of
-    /// each place for error messages.
-    fn candidates(&self, tool: Tool) -> (Vec<PathBuf>, Vec<String>) {
-        let versioned = exe(&format!("{}-{}", tool.name(), self.major));
-        let plain = exe(tool.name());
-        let mut paths = Vec::new();
-        let mut places = Vec::new();
-        if let Some(dir) = &self.bin_dir {
-            paths.push(dir.join(&versioned));
-            paths.push(dir.join(&plain));
-            places.push(format!("{versioned}, {plain} in {}", dir.display()));
-            return (paths, places);
-        }
-        let path_dirs: Vec<PathBuf> = self
-            .path_var
-            .as_deref()
-            .map(|p| std::env::split_paths(p).collect())
-            .unwrap_or_default();
-        paths.extend(path_dirs.iter().map(|d| d.join(&versioned)));
-        places.push(format!("{versioned} in PATH"));
-        for dir in &self.install_dirs {
-            paths.push(dir.join(&plain));
-            places.push(format!("{plain} in {}", dir.display()));
-        }
-        paths.extend(path_dirs.iter().map(|d| d.join(&plain)));
-        places.push(format!("{plain} in PATH"));
-        (paths, places)
+    /// The program and its leading arguments, as one might type them.
+    pub fn command_line(&self) -> String {
+        command_line(&self.path, &self.args)
     }
 }
 
@@ -272,13 +214,24 @@ fn exe(name: &str) -> String {
     format!("{name}{}", std::env::consts::EXE_SUFFIX)
 }
 
-/// How to install the tools, for error messages.
-fn install_hint(major: u32) -> String {
-    format!(
+/// How to install `tool` of LLVM `major`, for error messages; a clang of a
+/// version a `ziglang` wheel carries can also come from pip, into
+/// `wheel_dir`.
+fn install_hint(tool: Tool, major: u32, wheel_dir: Option<&Path>) -> String {
+    let mut hint = format!(
         "install it: Debian/Ubuntu: `apt-get install clang-{major} llvm-{major}`; \
          macOS: `brew install llvm@{major}`, then pass \
          `--llvm-bin-dir $(brew --prefix llvm@{major})/bin`"
-    )
+    );
+    let wheel = wheels::wheel_for(major).zip(wheel_dir);
+    if let (Tool::Clang, Some((wheel, dir))) = (tool, wheel) {
+        hint.push_str(&format!(
+            "; any OS with Python: `{}` (clang {})",
+            wheel.pip_command(dir),
+            wheel.clang
+        ));
+    }
+    hint
 }
 
 /// Everything that can go wrong in the driver.
@@ -293,6 +246,8 @@ pub enum ToolchainError {
         tool: Tool,
         major: u32,
         looked_in: Vec<String>,
+        /// The wheel directory, for the hint.
+        wheel_dir: Option<PathBuf>,
     },
     /// Candidates exist, but none has the wanted version; the first found
     /// is reported.
@@ -301,6 +256,29 @@ pub enum ToolchainError {
         path: PathBuf,
         found: String,
         major: u32,
+        wheel_dir: Option<PathBuf>,
+    },
+    /// The clang command (`--clang`, `STENCIL_CLANG_<MAJOR>`) cannot be
+    /// used as given.
+    ClangCommand {
+        command: String,
+        /// Where it was given.
+        from: String,
+        problem: String,
+    },
+    /// The clang command is of another LLVM version.
+    WrongClangCommand {
+        command: String,
+        from: String,
+        found: String,
+        major: u32,
+        wheel_dir: Option<PathBuf>,
+    },
+    /// A clang whose resource directory has no `stdint.h`.
+    NoBuiltinHeaders {
+        /// The command as it was run.
+        command: String,
+        resource_dir: PathBuf,
     },
     /// A tool could not be run.
     Run {
@@ -364,22 +342,51 @@ impl fmt::Display for ToolchainError {
                 tool,
                 major,
                 looked_in,
+                wheel_dir,
             } => write!(
                 f,
                 "{tool} of LLVM {major} not found; looked for {}\n{}",
                 looked_in.join("; "),
-                install_hint(*major)
+                install_hint(*tool, *major, wheel_dir.as_deref())
             ),
             ToolchainError::WrongVersion {
                 tool,
                 path,
                 found,
                 major,
+                wheel_dir,
             } => write!(
                 f,
                 "{tool} at {} is LLVM {found}, but LLVM {major} is needed\n{}",
                 path.display(),
-                install_hint(*major)
+                install_hint(*tool, *major, wheel_dir.as_deref())
+            ),
+            ToolchainError::ClangCommand {
+                command,
+                from,
+                problem,
+            } => write!(f, "the clang command `{command}` ({from}) {problem}"),
+            ToolchainError::WrongClangCommand {
+                command,
+                from,
+                found,
+                major,
+                wheel_dir,
+            } => write!(
+                f,
+                "clang `{command}` ({from}) is LLVM {found}, but LLVM {major} is needed; \
+                 give {from} a clang of LLVM {major}, or unset it to search the usual places\n{}",
+                install_hint(Tool::Clang, *major, wheel_dir.as_deref())
+            ),
+            ToolchainError::NoBuiltinHeaders {
+                command,
+                resource_dir,
+            } => write!(
+                f,
+                "clang `{command}` finds no stdint.h of its own: its resource directory {} \
+                 has no include/stdint.h; pass `-resource-dir DIR` in the command (for zig's \
+                 clang, DIR is the `lib` directory beside the zig executable)",
+                resource_dir.display()
             ),
             ToolchainError::Run { tool, path, error } => {
                 write!(f, "cannot run {tool} at {}: {error}", path.display())
@@ -490,7 +497,7 @@ impl Toolchain {
         // still reported in tool order.
         let [clang, objdump, readelf] = std::thread::scope(|scope| {
             let probes =
-                Tool::ALL.map(|tool| scope.spawn(move || find_tool(search, tool, timeout)));
+                Tool::ALL.map(|tool| scope.spawn(move || search::find(search, tool, timeout)));
             probes.map(|probe| {
                 probe
                     .join()
@@ -508,6 +515,12 @@ impl Toolchain {
     /// The LLVM version of clang, which decides the generated code.
     pub fn llvm_version(&self) -> Version {
         self.clang.version
+    }
+
+    /// The version of llvm-objdump when it is not clang's: the pinned
+    /// LLVM's, disassembling another clang's objects.
+    pub fn other_objdump_version(&self) -> Option<Version> {
+        (self.objdump.version != self.clang.version).then_some(self.objdump.version)
     }
 
     /// Compile one translation unit for `target`: clang writes its
@@ -547,7 +560,7 @@ impl Toolchain {
         dir: &Path,
         args: &[String],
     ) -> Result<String, ToolchainError> {
-        let mut command = Command::new(&self.clang.path);
+        let mut command = self.clang.command();
         // Relative names in the temporary directory keep its path out of
         // diagnostics and out of the object file.
         command.current_dir(dir).args(args);
@@ -603,27 +616,33 @@ impl Toolchain {
     /// clang's command line for `unit`, as [`Toolchain::compile`] runs it
     /// in a temporary directory.
     pub fn compile_command_line(&self, target: &Target, unit: &CSource) -> String {
+        let with_leading = |args: Vec<String>| [self.clang.args.clone(), args].concat();
         format!(
             "{} && {}",
-            command_line(&self.clang.path, &unit_args(target, unit)),
-            command_line(&self.clang.path, &assemble_args(target, unit))
+            command_line(&self.clang.path, &with_leading(unit_args(target, unit))),
+            command_line(&self.clang.path, &with_leading(assemble_args(target, unit)))
         )
     }
 
     /// llvm-objdump's command line, as a [`Disassembler`] runs it.
     pub fn disassembler_command_line(&self) -> String {
         let args: Vec<String> = OBJDUMP_ARGS.iter().map(|a| a.to_string()).collect();
-        command_line(&self.objdump.path, &args)
+        command_line(
+            &self.objdump.path,
+            &[self.objdump.args.clone(), args].concat(),
+        )
     }
 
     /// Start llvm-objdump for objects of `target`, to be given to it with
     /// [`Disassembler::add`] as they are built.
     pub fn start_disassembler(&self, target: &Target) -> Result<Disassembler, ToolchainError> {
-        let running = Running::spawn(Command::new(&self.objdump.path).args(OBJDUMP_ARGS), true)
-            .map_err(|error| ToolchainError::Run {
-                tool: Tool::Objdump,
-                path: self.objdump.path.clone(),
-                error,
+        let running =
+            Running::spawn(self.objdump.command().args(OBJDUMP_ARGS), true).map_err(|error| {
+                ToolchainError::Run {
+                    tool: Tool::Objdump,
+                    path: self.objdump.path.clone(),
+                    error,
+                }
             })?;
         running.write(archive::MAGIC.to_vec());
         Ok(Disassembler {
@@ -644,7 +663,7 @@ impl Toolchain {
         name: &str,
         object: &[u8],
     ) -> Result<String, ToolchainError> {
-        let mut command = Command::new(&self.readelf.path);
+        let mut command = self.readelf.command();
         command.args(["--sections", "--symbols", "--relocations", "-"]);
         let task = format!("reading the object of `{name}` for {}", target.triple);
         let output = run(
@@ -798,8 +817,8 @@ impl Disassembler {
             stderr,
         };
         for added in &self.added {
-            let mut command = Command::new(&self.objdump.path);
-            command.args(["--disassemble", "--reloc", "-"]);
+            let mut command = self.objdump.command();
+            command.args(OBJDUMP_ARGS);
             let task = format!(
                 "disassembling the object of `{}` for {}",
                 added.name, self.target
@@ -955,49 +974,15 @@ pub fn tidy_listing(target: &Target, listing: &str, code_len: usize) -> Vec<Stri
     disassembly::tidy(listing, code_section(target), code_len)
 }
 
-/// The first candidate of the wanted version; else an error about the
-/// first candidate that exists, or about none existing.
-fn find_tool(search: &Search, tool: Tool, timeout: Duration) -> Result<ToolPath, ToolchainError> {
-    let (paths, places) = search.candidates(tool);
-    let mut wrong: Option<(PathBuf, String)> = None;
-    for path in paths.iter().filter(|p| p.is_file()) {
-        let version_text = version_output(tool, path, timeout)?;
-        match parse_version(&version_text) {
-            Some(version) if version.major == search.major => {
-                return Ok(ToolPath {
-                    tool,
-                    path: path.clone(),
-                    version,
-                    version_text,
-                })
-            }
-            Some(version) => {
-                wrong.get_or_insert((path.clone(), version.to_string()));
-            }
-            None => {
-                wrong.get_or_insert((path.clone(), "of an unknown version".to_string()));
-            }
-        }
-    }
-    match wrong {
-        Some((path, found)) => Err(ToolchainError::WrongVersion {
-            tool,
-            path,
-            found,
-            major: search.major,
-        }),
-        None => Err(ToolchainError::Missing {
-            tool,
-            major: search.major,
-            looked_in: places,
-        }),
-    }
-}
-
-/// What `path --version` prints.
-fn version_output(tool: Tool, path: &Path, timeout: Duration) -> Result<String, ToolchainError> {
+/// What `path args --version` prints.
+fn version_output(
+    tool: Tool,
+    path: &Path,
+    args: &[String],
+    timeout: Duration,
+) -> Result<String, ToolchainError> {
     let mut command = Command::new(path);
-    command.arg("--version");
+    command.args(args).arg("--version");
     let output = run(
         tool,
         path,
@@ -1068,8 +1053,14 @@ fn canonical(path: &OsStr) -> OsString {
 }
 
 mod archive;
+pub mod clang_command;
 pub mod disassembly;
 mod run;
+mod search;
+pub mod wheels;
+
+pub use clang_command::ClangSpec;
+pub use search::{Search, BIN_DIR_ENV};
 
 use run::{Finished, RunError, Running};
 

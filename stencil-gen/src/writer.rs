@@ -202,8 +202,11 @@ fn value_type(ty: ast::ValueType) -> ValueType {
 #[derive(Clone, Debug)]
 pub struct TargetStencils {
     pub target: &'static Target,
-    /// Full LLVM version, e.g. `19.1.7`.
+    /// Full LLVM version of clang, e.g. `19.1.7`.
     pub llvm_version: String,
+    /// Full version of llvm-objdump, which wrote the disassembly, when it
+    /// is not clang's; `None` when it is (as for the committed output).
+    pub objdump_version: Option<String>,
     pub digests: InputDigests,
     /// The hole values the VM declared.
     pub values: DeclaredValues,
@@ -297,10 +300,16 @@ fn header_lines(stencils: &TargetStencils) -> Vec<String> {
     let mut lines = vec![
         format!("@generated {GENERATED_BY}"),
         String::new(),
-        format!(
-            "Stencils for {}, built by LLVM {}.",
-            stencils.target.triple, stencils.llvm_version
-        ),
+        match &stencils.objdump_version {
+            None => format!(
+                "Stencils for {}, built by LLVM {}.",
+                stencils.target.triple, stencils.llvm_version
+            ),
+            Some(objdump) => format!(
+                "Stencils for {}, built by clang {}, disassembled by llvm-objdump {objdump}.",
+                stencils.target.triple, stencils.llvm_version
+            ),
+        },
         format!("Inputs digest: {}", stencils.digests.combined),
         "Input digests (SHA-256):".to_string(),
     ];
@@ -700,6 +709,10 @@ fn render_manifest(stencils: &TargetStencils, symbols: &[String]) -> String {
         "shim": stencil_json(&stencils.shim, symbols, &stencils.values),
         "uops": uops,
     });
+    let mut manifest = manifest;
+    if let (Some(objdump), Json::Object(map)) = (&stencils.objdump_version, &mut manifest) {
+        map.insert("objdump_version".to_string(), json!(objdump));
+    }
     // Serialising a `Value` cannot fail; an empty document would not parse
     // and so could not go unnoticed.
     let mut text = serde_json::to_string_pretty(&sort_keys(manifest)).unwrap_or_default();

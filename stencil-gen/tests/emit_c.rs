@@ -320,7 +320,9 @@ fn preprocess_with(toolchain: &Toolchain, target: &target::Target, extra: &str) 
     let mut args = stencil_gen::toolchain::compile_args(target);
     args.retain(|a| a != "-c");
     let run = |mode: &str, output: &str| {
-        let out = std::process::Command::new(&toolchain.clang.path)
+        let out = toolchain
+            .clang
+            .command()
             .args(&args)
             .arg(mode)
             .arg(&source)
@@ -411,7 +413,9 @@ fn first_error_line(toolchain: &Toolchain, unit: &CSource, presumed: bool) -> St
     let target = target::Target::find("x86_64").unwrap();
     let mut args = stencil_gen::toolchain::compile_args(target);
     args.retain(|a| a != "-c");
-    let out = std::process::Command::new(&toolchain.clang.path)
+    let out = toolchain
+        .clang
+        .command()
         .current_dir(dir.path())
         .args(&args)
         .arg("-fsyntax-only")

@@ -12,7 +12,6 @@ mod abi_support;
 use abi_support::{reference_abi, reference_values};
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use stencil_gen::lower::lower;
@@ -33,7 +32,9 @@ fn dir() -> PathBuf {
 }
 
 fn clang(args: &[String]) {
-    let output = Command::new(&toolchain().clang.path)
+    let output = toolchain()
+        .clang
+        .command()
         .args(args)
         .output()
         .expect("run clang");

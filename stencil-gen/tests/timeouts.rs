@@ -61,11 +61,9 @@ fn bin_with_hung(hung: Tool, at_version: bool) -> tempfile::TempDir {
 
 fn search(bin: &Path) -> Search {
     Search {
-        major: PINNED_LLVM_MAJOR,
         bin_dir: Some(bin.to_path_buf()),
-        path_var: None,
-        install_dirs: Vec::new(),
         timeout: Some(TIMEOUT),
+        ..Search::nowhere(PINNED_LLVM_MAJOR)
     }
 }
 

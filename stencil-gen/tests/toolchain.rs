@@ -6,7 +6,6 @@ mod abi_support;
 use abi_support::{reference_abi, reference_values};
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use stencil_gen::emit_c;
 use stencil_gen::target::{self, AARCH64_LINUX, X86_64_LINUX};
@@ -72,7 +71,7 @@ fn finds_the_installed_llvm_19_tools_and_their_real_versions() {
     for tool in [&toolchain.clang, &toolchain.objdump, &toolchain.readelf] {
         assert_eq!(tool.version.major, 19, "{tool:?}");
         // The version the driver parsed is the one the tool prints.
-        let out = Command::new(&tool.path).arg("--version").output().unwrap();
+        let out = tool.command().arg("--version").output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains(&tool.version.to_string()), "{text}");
     }
@@ -82,11 +81,8 @@ fn finds_the_installed_llvm_19_tools_and_their_real_versions() {
 /// A search limited to an explicit bin directory.
 fn in_dir(dir: &Path, major: u32) -> Search {
     Search {
-        major,
         bin_dir: Some(dir.to_path_buf()),
-        path_var: None,
-        install_dirs: Vec::new(),
-        timeout: None,
+        ..Search::nowhere(major)
     }
 }
 
@@ -105,11 +101,16 @@ fn a_bad_llvm_bin_dir_gives_the_documented_error() {
         ),
         "{error:?}"
     );
+    let wheels = stencil_gen::toolchain::wheels::wheel_dir().unwrap();
     assert_eq!(
         error.to_string(),
-        "clang of LLVM 19 not found; looked for clang-19, clang in /nonexistent/llvm/bin\n\
-         install it: Debian/Ubuntu: `apt-get install clang-19 llvm-19`; macOS: `brew install llvm@19`, \
-         then pass `--llvm-bin-dir $(brew --prefix llvm@19)/bin`"
+        format!(
+            "clang of LLVM 19 not found; looked for clang-19, clang in /nonexistent/llvm/bin\n\
+             install it: Debian/Ubuntu: `apt-get install clang-19 llvm-19`; macOS: `brew install llvm@19`, \
+             then pass `--llvm-bin-dir $(brew --prefix llvm@19)/bin`; any OS with Python: \
+             `pip install --target {} ziglang==0.14.1` (clang 19.1.7)",
+            wheels.join("zig-0.14.1").display()
+        )
     );
 }
 
@@ -164,6 +165,7 @@ fn a_tool_of_another_major_version_is_refused_with_both_versions() {
         path,
         found: version,
         major,
+        ..
     } = &error
     else {
         panic!("{error:?}");
@@ -361,7 +363,9 @@ fn one_objdump_run_over_many_objects_gives_each_objects_own_disassembly() {
             // llvm-objdump run the plain way, on this object alone.
             let path = dir.path().join(format!("{name}.o"));
             std::fs::write(&path, object).unwrap();
-            let out = Command::new(&toolchain.objdump.path)
+            let out = toolchain
+                .objdump
+                .command()
                 .args(["--disassemble", "--reloc"])
                 .arg(&path)
                 .output()

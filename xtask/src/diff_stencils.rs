@@ -54,6 +54,12 @@ pub struct Args {
     /// Directory of the LLVM tools of side B.
     #[arg(long, value_name = "DIR", conflicts_with = "base")]
     llvm_bin_dir_b: Option<PathBuf>,
+    /// The clang command of side A, e.g. `zig clang` (see gen-stencils --clang).
+    #[arg(long, value_name = "CMD", conflicts_with = "base")]
+    clang_a: Option<String>,
+    /// The clang command of side B.
+    #[arg(long, value_name = "CMD", conflicts_with = "base")]
+    clang_b: Option<String>,
 }
 
 pub fn run(args: &Args) -> Result<(), String> {
@@ -73,8 +79,20 @@ pub fn run(args: &Args) -> Result<(), String> {
                 let cwd = std::env::current_dir()
                     .map_err(|e| format!("cannot read the current directory: {e}"))?;
                 let bin_dir = |d: &Option<PathBuf>| d.as_deref().map(|d| cwd.join(d));
-                let a = generate(&root, &selected, major_a, bin_dir(&args.llvm_bin_dir_a))?;
-                let b = generate(&root, &selected, major_b, bin_dir(&args.llvm_bin_dir_b))?;
+                let a = generate(
+                    &root,
+                    &selected,
+                    major_a,
+                    bin_dir(&args.llvm_bin_dir_a),
+                    args.clang_a.clone(),
+                )?;
+                let b = generate(
+                    &root,
+                    &selected,
+                    major_b,
+                    bin_dir(&args.llvm_bin_dir_b),
+                    args.clang_b.clone(),
+                )?;
                 (a, b)
             }
             (None, _) => return Err(
@@ -108,11 +126,13 @@ fn generate(
     selected: &[&'static Target],
     major: u32,
     llvm_bin_dir: Option<PathBuf>,
+    clang: Option<String>,
 ) -> Result<ManifestSet, String> {
     let mut opts = GenOptions::new(root, root.join("uop-defs").join("defs"));
     opts.targets = selected.to_vec();
     opts.llvm_major = major;
     opts.llvm_bin_dir = llvm_bin_dir;
+    opts.clang = clang;
     let generation = pipeline::generate(&opts).map_err(|e| e.to_string())?;
     for warning in &generation.report.warnings {
         errln!("warning: {warning}");

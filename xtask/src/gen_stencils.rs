@@ -15,9 +15,18 @@ pub struct Args {
     /// `aarch64`, `x86_64`, a full triple, or `all`; may be repeated.
     #[arg(long = "target", default_value = "all", value_name = "TARGET")]
     targets: Vec<String>,
-    /// Directory of the LLVM tools (else $STENCIL_LLVM_BIN_DIR, else clang-19 etc. in PATH).
+    /// The LLVM major version to generate with (default: the pinned one).
+    /// Another version needs `--out DIR`: generated/ holds the pinned output.
+    #[arg(long, value_name = "MAJOR", value_parser = clap::value_parser!(u32).range(1..))]
+    llvm: Option<u32>,
+    /// Directory of the LLVM tools (else $STENCIL_LLVM_BIN_DIR, else clang-MAJOR etc. in PATH).
     #[arg(long, value_name = "DIR")]
     llvm_bin_dir: Option<PathBuf>,
+    /// The clang to run, as a command with arguments, e.g. `zig clang` or
+    /// `python3 -m ziglang clang` (else $STENCIL_CLANG_<MAJOR>, else clang is
+    /// searched for); it must be of the wanted LLVM version.
+    #[arg(long, value_name = "CMD")]
+    clang: Option<String>,
     /// Number of parallel compile jobs (default: one per core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
@@ -72,11 +81,21 @@ pub fn run(args: &Args) -> Result<(), String> {
         .map(from_cwd)
         .unwrap_or_else(|| root.join("generated"));
 
+    let major = args.llvm.unwrap_or(PINNED_LLVM_MAJOR);
+    if major != PINNED_LLVM_MAJOR && !args.check && same_dir(&out, &root.join("generated")) {
+        return Err(format!(
+            "generated/ holds the stencils of the pinned LLVM {PINNED_LLVM_MAJOR}; \
+             to generate with LLVM {major}, pass `--out DIR` to write them elsewhere \
+             (moving the pin is described in README.md, \"Moving the pinned LLVM\")"
+        ));
+    }
+
     let mut opts = GenOptions::new(&root, defs);
     opts.targets = targets::select(&args.targets)?;
     opts.llvm_bin_dir = args.llvm_bin_dir.as_deref().map(from_cwd);
+    opts.clang = args.clang.clone();
     opts.jobs = args.jobs.map(usize::from);
-    opts.llvm_major = PINNED_LLVM_MAJOR;
+    opts.llvm_major = major;
     opts.tool_timeout = args.tool_timeout.map(std::time::Duration::from_secs);
     if args.no_cache {
         opts.cache_dir = None;
@@ -103,6 +122,12 @@ pub fn run(args: &Args) -> Result<(), String> {
     }
 }
 
+/// Whether two paths name one directory (both may not exist yet).
+fn same_dir(a: &Path, b: &Path) -> bool {
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    real(a) == real(b)
+}
+
 /// The generation's summary, on stderr when stdout carries JSON.
 fn print_report(generation: &Generation, to_stderr: bool) {
     let report = &generation.report;
@@ -124,8 +149,15 @@ fn print_report(generation: &Generation, to_stderr: bool) {
         report.uops,
         report.targets.join(", "),
         report.llvm_version,
-        report.clang_path.display()
+        report.clang_command
     ));
+    if report.objdump_version != report.llvm_version {
+        say(format!(
+            "disassembled with llvm-objdump {} ({})",
+            report.objdump_version,
+            report.objdump_path.display()
+        ));
+    }
     say(progress::summary(report));
     say(format!(
         "{} jobs; compile phase {:.2?}, clang summed {:.2?}",

@@ -12,6 +12,8 @@ mod bench;
 mod diff_stencils;
 mod gen_stencils;
 mod inspect_object;
+mod install_llvm;
+mod llvm_matrix;
 mod targets;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +38,10 @@ enum Command {
     GenStencils(gen_stencils::Args),
     /// Compare the stencils of two LLVM versions, or of a git revision and the working tree.
     DiffStencils(diff_stencils::Args),
+    /// Generate and run the stencils with each LLVM version; write docs/llvm-matrix.md.
+    LlvmMatrix(llvm_matrix::Args),
+    /// Install the ziglang wheels that carry clang of the given LLVM versions.
+    InstallLlvm(install_llvm::Args),
     /// Show how an object file lowers into a stencil.
     InspectObject(inspect_object::Args),
     /// Measure emission, the JIT against the interpreter and clang -O0/-O2, and generation vs clang.
@@ -47,6 +53,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::GenStencils(args) => gen_stencils::run(&args),
         Command::DiffStencils(args) => diff_stencils::run(&args),
+        Command::LlvmMatrix(args) => llvm_matrix::run(&args),
+        Command::InstallLlvm(args) => install_llvm::run(&args),
         Command::InspectObject(args) => inspect_object::run(&args),
         Command::Bench(args) => bench::run(&args),
     };

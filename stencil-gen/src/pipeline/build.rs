@@ -254,7 +254,10 @@ fn start_feeds(
 /// assembling), the exact versions of clang and llvm-objdump, and the
 /// stencil optimizer's digest.
 fn key_of(toolchain: &Toolchain, job: &Job<'_>) -> Key {
-    let mut clang_args = toolchain::unit_args(job.target, job.unit);
+    // The leading arguments (zig's `clang -resource-dir DIR`) are part of
+    // the clang run; a clang run by name has none.
+    let mut clang_args = toolchain.clang.args.clone();
+    clang_args.extend(toolchain::unit_args(job.target, job.unit));
     clang_args.extend(toolchain::assemble_args(job.target, job.unit));
     Key::of(&KeyInputs {
         source: &job.unit.text,

@@ -159,7 +159,9 @@ pub fn fixture(target: &Target) -> PathBuf {
 pub fn assemble(target: &Target, source: &Path) -> Result<Vec<u8>, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let object = dir.path().join("fixture.o");
-    let output = std::process::Command::new(&toolchain().clang.path)
+    let output = toolchain()
+        .clang
+        .command()
         .args(compile_args(target))
         .arg(source)
         .arg("-o")

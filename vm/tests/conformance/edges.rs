@@ -1,0 +1,140 @@
+//! One small program per uop: its inputs, the lines around it and where
+//! the JIT must deopt.
+
+/// A small program around one uop: push `inputs`, run `body`, return the
+/// top of the stack; the JIT deopts at exactly `deopts`.
+pub struct Edge {
+    pub uop: &'static str,
+    pub inputs: &'static [i64],
+    pub body: &'static str,
+    pub deopts: &'static [usize],
+}
+
+const fn edge(
+    uop: &'static str,
+    inputs: &'static [i64],
+    body: &'static str,
+    deopts: &'static [usize],
+) -> Edge {
+    Edge {
+        uop,
+        inputs,
+        body,
+        deopts,
+    }
+}
+
+const MIN: i64 = i64::MIN;
+const MAX: i64 = i64::MAX;
+
+/// Each uop on ordinary values and on the edges where 32-bit code splits
+/// words, where the JIT deopts and where the interpreter has the last word.
+/// Deopt pcs count the pushes of the inputs.
+pub const EDGES: &[Edge] = &[
+    edge("nop", &[], "nop\npush_small 3", &[]),
+    edge("push_i64", &[MIN], "", &[]),
+    edge("push_i64", &[-2], "", &[]),
+    edge("push_small", &[], "push_small 4294967295", &[]),
+    edge("push_f64", &[], "push_f64 -1.5e300", &[]),
+    edge("dup", &[4], "dup\nmul_i64", &[]),
+    edge("drop", &[2, 3], "drop", &[]),
+    edge("swap", &[2, 3], "swap\nsub_i64", &[]),
+    edge("over", &[2, 3], "over\nsub_i64\nmul_i64", &[]),
+    edge("load_local", &[9], "store_local 0\ninc_local 0\nload_local 0", &[]),
+    edge("inc_local", &[MAX], "store_local 0\ninc_local 0\nload_local 0", &[]),
+    // With three values above: the locals base stays in its register
+    // while the cache is full.
+    edge("load_local", &[1, 2, 3], "load_local 0\nadd_i64\nadd_i64\nadd_i64", &[]),
+    edge("inc_local", &[1, 2, 3], "inc_local 0\nadd_i64\nadd_i64", &[]),
+    edge("add_i64", &[1 << 32, -1], "add_i64", &[]),
+    edge("add_i64", &[MAX, 1], "add_i64", &[2]),
+    edge("sub_i64", &[5, 1 << 33], "sub_i64", &[]),
+    edge("sub_i64", &[MIN, 1], "sub_i64", &[2]),
+    edge("mul_i64", &[-3, 1 << 40], "mul_i64", &[]),
+    edge("mul_i64", &[MAX, 2], "mul_i64", &[2]),
+    edge("mul_i64", &[MIN, -1], "mul_i64", &[2]),
+    edge("div_i64", &[-7, 2], "div_i64", &[]),
+    edge("div_i64", &[MAX, (1 << 33) + 1], "div_i64", &[]),
+    edge("div_i64", &[MIN, 3], "div_i64", &[]),
+    edge("div_i64", &[MIN, -1], "div_i64", &[2]),
+    edge("div_i64", &[1, 0], "div_i64", &[2]),
+    edge("rem_i64", &[-7, 2], "rem_i64", &[]),
+    edge("rem_i64", &[7, -2], "rem_i64", &[]),
+    edge("rem_i64", &[MAX, (1 << 33) + 1], "rem_i64", &[]),
+    edge("rem_i64", &[MIN, 3], "rem_i64", &[]),
+    edge("rem_i64", &[MIN, -1], "rem_i64", &[2]),
+    edge("rem_i64", &[1, 0], "rem_i64", &[2]),
+    edge("neg_i64", &[MIN], "neg_i64", &[]),
+    edge("neg_i64", &[1 << 32], "neg_i64", &[]),
+    edge("add_imm", &[MAX], "add_imm 4294967295", &[]),
+    edge("add_imm", &[-1], "add_imm 1", &[]),
+    edge("and_i64", &[-1 << 31, 0x1_ffff_ffff], "and_i64", &[]),
+    edge("or_i64", &[1 << 40, 6], "or_i64", &[]),
+    edge("xor_i64", &[-1, 0x0f0f_0000_0000], "xor_i64", &[]),
+    edge("shl_i64", &[1, 64], "shl_i64", &[]),
+    edge("shl_i64", &[3, 35], "shl_i64", &[]),
+    edge("shl_i64", &[1, 63], "shl_i64", &[]),
+    edge("shr_i64", &[MIN, 63], "shr_i64", &[]),
+    edge("shr_i64", &[-1 << 40, 35], "shr_i64", &[]),
+    edge("shr_i64", &[5, -1], "shr_i64", &[]),
+    edge("lt_i64", &[-1, 0], "lt_i64", &[]),
+    edge("lt_i64", &[1 << 32, 1], "lt_i64", &[]),
+    edge("le_i64", &[0, 0], "le_i64", &[]),
+    edge("gt_i64", &[1 << 32, 1], "gt_i64", &[]),
+    edge("ge_i64", &[MIN, MAX], "ge_i64", &[]),
+    edge("eq_i64", &[5, 5], "eq_i64", &[]),
+    edge("eq_i64", &[1 << 32, 0], "eq_i64", &[]),
+    edge("ne_i64", &[1 << 32, 0], "ne_i64", &[]),
+    edge("ne_i64", &[5, 5], "ne_i64", &[]),
+    edge("hash_i64", &[1, 2], "hash_i64", &[]),
+    edge("hash_i64", &[-1, 1 << 40], "hash_i64", &[]),
+    edge("guard_nonneg", &[-3], "guard_nonneg", &[1]),
+    edge("guard_nonneg", &[3], "guard_nonneg", &[]),
+    edge("add_f64", &[], "push_f64 0.1\npush_f64 0.2\nadd_f64", &[]),
+    edge("sub_f64", &[], "push_f64 0.1\npush_f64 0.2\nsub_f64", &[]),
+    edge("mul_f64", &[], "push_f64 0.1\npush_f64 3\nmul_f64", &[]),
+    edge("div_f64", &[], "push_f64 1\npush_f64 3\ndiv_f64", &[]),
+    edge("div_f64", &[], "push_f64 1\npush_f64 0\ndiv_f64", &[]),
+    edge("neg_f64", &[], "push_f64 0\nneg_f64", &[]),
+    edge("lt_f64", &[], "push_f64 nan\npush_f64 1\nlt_f64", &[]),
+    edge("lt_f64", &[], "push_f64 -1\npush_f64 1\nlt_f64", &[]),
+    edge("i64_to_f64", &[-7], "i64_to_f64", &[]),
+    edge("i64_to_f64", &[MAX], "i64_to_f64", &[]),
+    edge("i64_to_f64", &[(1 << 53) + 1], "i64_to_f64", &[]),
+    edge("f64_to_i64", &[], "push_f64 nan\nf64_to_i64", &[1]),
+    edge("f64_to_i64", &[], "push_f64 1e19\nf64_to_i64", &[1]),
+    edge("f64_to_i64", &[], "push_f64 -1e19\nf64_to_i64", &[1]),
+    edge("f64_to_i64", &[], "push_f64 -9223372036854775808.0\nf64_to_i64", &[]),
+    edge("f64_to_i64", &[], "push_f64 -2.5\nf64_to_i64", &[]),
+    edge("f64_to_i64", &[], "push_f64 1e18\nf64_to_i64", &[]),
+    edge("sqrt_f64", &[], "push_f64 2\nsqrt_f64", &[]),
+    edge("sqrt_f64", &[], "push_f64 -0.0\nsqrt_f64", &[]),
+    edge("sqrt_f64", &[], "push_f64 1e-300\nsqrt_f64", &[]),
+    edge("jump", &[], "jump over\npush_small 1\nreturn\nover: push_small 2", &[]),
+    edge("branch_if_zero", &[0], "branch_if_zero yes\npush_small 0\nreturn\nyes: push_small 1", &[]),
+    edge("branch_if_zero", &[1 << 32], "branch_if_zero yes\npush_small 0\nreturn\nyes: push_small 1", &[]),
+    edge("branch_if_nonzero", &[0], "branch_if_nonzero yes\npush_small 0\nreturn\nyes: push_small 1", &[]),
+    edge("branch_if_nonzero", &[1 << 32], "branch_if_nonzero yes\npush_small 0\nreturn\nyes: push_small 1", &[]),
+    edge("branch_if_lt", &[-1, 0], "branch_if_lt yes\npush_small 0\nreturn\nyes: push_small 1", &[]),
+    edge("branch_if_lt", &[1 << 32, 1], "branch_if_lt yes\npush_small 0\nreturn\nyes: push_small 1", &[]),
+    edge("return", &[MIN + 1], "", &[]),
+    edge("load_heap", &[7, 3], "store_heap\npush_small 3\nload_heap", &[]),
+    edge("load_heap", &[4], "load_heap", &[1]),
+    edge("load_heap", &[-1], "load_heap", &[1]),
+    edge("store_heap", &[7, 4], "store_heap\npush_small 0", &[2]),
+    edge("store_heap", &[7, 1 << 32], "store_heap\npush_small 0", &[2]),
+    edge("heap_ptr", &[5], "heap_ptr", &[1]),
+    edge("heap_ptr", &[4], "heap_ptr\npush_i64 -1\nload_ptr", &[]),
+    edge("load_ptr", &[9, 2], "store_heap\npush_small 2\nheap_ptr\npush_small 0\nload_ptr", &[]),
+    edge("load_ptr", &[4], "heap_ptr\npush_small 0\nload_ptr", &[3]),
+    edge("store_ptr", &[9, 4], "heap_ptr\npush_i64 -4\nstore_ptr\npush_small 0\nload_heap", &[]),
+    edge("store_ptr", &[1, 0], "heap_ptr\npush_i64 -1\nstore_ptr\npush_small 0", &[4]),
+    // A deopt with heap pointers on the stack and in a local: the
+    // interpreter goes on with them after they moved to the host's heap.
+    edge(
+        "heap_ptr",
+        &[9, 3],
+        "store_heap\npush_small 2\nheap_ptr\ndup\nstore_local 0\npush_i64 9223372036854775807\npush_small 1\nadd_i64\ndrop\npush_small 1\nload_ptr\nload_local 0\npush_small 1\nload_ptr\nadd_i64",
+        &[9],
+    ),
+];
