@@ -338,10 +338,8 @@ impl<'a> Emitter<'a> {
         result.map_err(|error| self.patch_error(place, Section::Code, hole, error))
     }
 
-    /// The content of a GOT load's slot. The hole's `S` is the slot's
-    /// address plus ELF's addend -4 (the disp32 ends the instruction), so
-    /// the slot is at `S + 4`; it must be in the stencil's own data, which
-    /// is already patched.
+    /// The content of a GOT load's slot, which must be in the stencil's own
+    /// data (already patched).
     #[inline]
     fn got_slot(
         &self,
@@ -350,34 +348,19 @@ impl<'a> Emitter<'a> {
         data: &[u8],
         target: u64,
     ) -> Result<u64, EmitError> {
-        let slot = target.wrapping_add(4);
-        slot.checked_sub(place.data)
-            .and_then(|offset| usize::try_from(offset).ok())
-            .and_then(|offset| data.get(offset..offset.checked_add(8)?))
-            .map(|bytes| {
-                let mut value = [0; 8];
-                value.copy_from_slice(bytes);
-                u64::from_le_bytes(value)
-            })
-            .ok_or_else(|| EmitError::GotSlotOutsideData {
-                site: self.site(place, Section::Code, hole),
-                slot,
-            })
+        generated::got_slot(data, place.data, target).ok_or_else(|| EmitError::GotSlotOutsideData {
+            site: self.site(place, Section::Code, hole),
+            slot: target.wrapping_add(4),
+        })
     }
 
-    /// On i686 addresses are 32 bits and a rel32 reaches every one of them
-    /// by wrapping around: a 32-bit `target` becomes the address with the
-    /// same low 32 bits within ±2 GiB of a 32-bit `location`.
+    /// On i686 a rel32 reaches every 32-bit address by wrapping around.
     #[inline(always)]
     fn wrap_rel32(&self, kind: HoleKind, location: u64, target: u64) -> u64 {
-        let is_32_bit = |address: u64| matches!(address >> 32, 0 | 0xFFFF_FFFF);
         if self.table.arch == Arch::I686
             && matches!(kind, HoleKind::PcRel32 | HoleKind::X86Branch32)
-            && location >> 32 == 0
-            && is_32_bit(target)
         {
-            let distance = target.wrapping_sub(location) as u32 as i32;
-            location.wrapping_add(i64::from(distance) as u64)
+            generated::wrap_rel32(location, target)
         } else {
             target
         }

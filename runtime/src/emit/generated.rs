@@ -65,26 +65,31 @@ pub fn got_load(
     target: u64,
 ) -> bool {
     if let Some(form) = holes::got_load_form(kind, code, at) {
-        let slot = target.wrapping_add(4);
-        let Some(bytes) = slot
-            .checked_sub(data_at)
-            .and_then(|offset| usize::try_from(offset).ok())
-            .and_then(|offset| data.get(offset..offset.checked_add(8)?))
-        else {
+        let Some(value) = got_slot(data, data_at, target) else {
             return false;
         };
-        let mut value = [0; 8];
-        value.copy_from_slice(bytes);
-        if holes::rewrite_got_load(code, at, form, location, u64::from_le_bytes(value)) {
+        if holes::rewrite_got_load(code, at, form, location, value) {
             return true;
         }
     }
     patch(kind, code, at, location, target)
 }
 
+/// The content of a GOT load's slot, if it is in `data` (starting at
+/// `data_at`). The hole's `S` is the slot's address plus ELF's addend -4
+/// (the disp32 ends the instruction), so the slot is at `S + 4`.
+#[inline(always)]
+pub(crate) fn got_slot(data: &[u8], data_at: u64, target: u64) -> Option<u64> {
+    let offset = usize::try_from(target.wrapping_add(4).checked_sub(data_at)?).ok()?;
+    let bytes = data.get(offset..offset.checked_add(8)?)?;
+    let mut value = [0; 8];
+    value.copy_from_slice(bytes);
+    Some(u64::from_le_bytes(value))
+}
+
 /// On i686 a rel32 reaches every 32-bit address by wrapping around: a
 /// 32-bit `target` becomes the address with its low 32 bits within ±2 GiB
-/// of a 32-bit `location` (as the table-driven emitter does).
+/// of a 32-bit `location`. Both emitters use it.
 #[inline(always)]
 pub fn wrap_rel32(location: u64, target: u64) -> u64 {
     let is_32_bit = |address: u64| matches!(address >> 32, 0 | 0xFFFF_FFFF);
