@@ -35,19 +35,7 @@ fn run(path: &str, mode: &str, times: &str) -> Result<(), String> {
     let lay = layout(table, &ops).map_err(|e| e.to_string())?;
     let mut buf = vec![0u8; lay.len];
     let base = 0x7000_0000_0000u64;
-    let pieces: Vec<(usize, &[u8])> = ops
-        .iter()
-        .filter_map(|op| table.stencil(op.uop, op.variant))
-        .zip(lay.op_offsets.iter().map(|&o| o as usize))
-        .map(|(stencil, at)| (at, stencil.code))
-        .chain(
-            ops.iter()
-                .zip(&lay.op_data_offsets)
-                .filter_map(|(op, &at)| {
-                    Some((at as usize, table.stencil(op.uop, op.variant)?.data))
-                }),
-        )
-        .collect();
+    let pieces = vm::bench::stencil_pieces(table, &ops, &lay);
     for _ in 0..times {
         match mode {
             "emit" => emit(

@@ -6,6 +6,7 @@
 //! the generation benchmark.
 
 mod compile;
+pub use compile::stencil_pieces;
 pub mod native;
 
 use std::hint::black_box;

@@ -262,19 +262,22 @@ pub fn helper_symbols(table: &StencilTable) -> Result<Vec<u64>, JitError> {
         .collect()
 }
 
+/// The configuration of the VM's pools: the default, with the code placed
+/// near the helpers.
+pub fn pool_config() -> PoolConfig {
+    PoolConfig {
+        near: Some(crate::helpers::vm_hash as *const () as u64),
+        ..PoolConfig::default()
+    }
+}
+
 /// The executable memory every compiled program of the process shares,
 /// placed near the helpers so that calls to them need no trampoline.
 pub fn jit_pool() -> Result<&'static ExecPool, JitError> {
     static POOL: OnceLock<Result<ExecPool, String>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        ExecPool::new(PoolConfig {
-            near: Some(crate::helpers::vm_hash as *const () as u64),
-            ..PoolConfig::default()
-        })
-        .map_err(|e| e.to_string())
-    })
-    .as_ref()
-    .map_err(|e| JitError::Pool(e.clone()))
+    POOL.get_or_init(|| ExecPool::new(pool_config()).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| JitError::Pool(e.clone()))
 }
 
 /// What happened during one JIT run.

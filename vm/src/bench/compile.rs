@@ -6,13 +6,13 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use runtime::emit::{emit, emit_reference, layout, TraceOp};
+use runtime::emit::{emit, emit_reference, layout, Layout, TraceOp};
 use runtime::exec::ExecutableTrace;
-use runtime::pool::{ExecPool, PoolConfig};
+use runtime::pool::ExecPool;
 use runtime::StencilTable;
 
 use super::{geomean, per_call, Loaded};
-use crate::jit::{compile_ops, helper_symbols, jit_pool};
+use crate::jit::{compile_ops, helper_symbols, jit_pool, pool_config};
 
 /// Emission of each program's trace into a buffer, four ways.
 pub fn emission(table: &StencilTable, programs: &[Loaded]) -> Result<(), String> {
@@ -52,22 +52,7 @@ pub fn emission(table: &StencilTable, programs: &[Loaded]) -> Result<(), String>
         if check != source {
             return Err(format!("{}: the two emitters disagree", p.name));
         }
-        // Where each stencil's code and data go, as the emitter places them.
-        let pieces: Vec<(usize, &[u8])> = std::iter::once(&table.shim)
-            .chain(
-                ops.iter()
-                    .filter_map(|op| table.stencil(op.uop, op.variant)),
-            )
-            .zip(std::iter::once(0).chain(lay.op_offsets.iter().map(|&o| o as usize)))
-            .map(|(stencil, at)| (at, stencil.code))
-            .chain(
-                ops.iter()
-                    .zip(&lay.op_data_offsets)
-                    .filter_map(|(op, &at)| {
-                        Some((at as usize, table.stencil(op.uop, op.variant)?.data))
-                    }),
-            )
-            .collect();
+        let pieces = stencil_pieces(table, &ops, &lay);
         let t_emit = per_call(|| {
             emit(
                 table,
@@ -131,6 +116,30 @@ pub fn emission(table: &StencilTable, programs: &[Loaded]) -> Result<(), String>
     Ok(())
 }
 
+/// Where each stencil's code and data go in a trace, as the emitter places
+/// them: the work of copying without patching.
+pub fn stencil_pieces<'t>(
+    table: &'t StencilTable,
+    ops: &[TraceOp],
+    layout: &Layout,
+) -> Vec<(usize, &'t [u8])> {
+    std::iter::once(&table.shim)
+        .chain(
+            ops.iter()
+                .filter_map(|op| table.stencil(op.uop, op.variant)),
+        )
+        .zip(std::iter::once(0).chain(layout.op_offsets.iter().map(|&o| o as usize)))
+        .map(|(stencil, at)| (at, stencil.code))
+        .chain(
+            ops.iter()
+                .zip(&layout.op_data_offsets)
+                .filter_map(|(op, &at)| {
+                    Some((at as usize, table.stencil(op.uop, op.variant)?.data))
+                }),
+        )
+        .collect()
+}
+
 /// The whole compile of each program's trace, from trace ops to code that
 /// can run: in the VM's shared pool, and with a mapping of its own.
 pub fn compile_time(table: &StencilTable, programs: &[Loaded]) -> Result<(), String> {
@@ -183,10 +192,7 @@ pub fn memory(table: &StencilTable, programs: &[Loaded]) -> Result<(), String> {
         table.target
     );
     let symbols = helper_symbols(table).map_err(|e| e.to_string())?;
-    let config = PoolConfig {
-        near: Some(crate::helpers::vm_hash as *const () as u64),
-        ..PoolConfig::default()
-    };
+    let config = pool_config();
     println!(
         "{:<10} {:>11} {:>14} {:>15} {:>14}",
         "program", "code+data", "own mapping", "pool block", "own/pool"
