@@ -1,6 +1,6 @@
 //! Copying stencils into a trace and patching their holes.
 
-use super::generated::{self, EmitFn};
+use super::generated;
 use super::layout::{uop_name, uop_stencil, Layout};
 use super::TraceOp;
 use crate::bytes;
@@ -31,8 +31,6 @@ struct Slot<'a> {
     code_offset: usize,
     /// Offset of the stencil's data from the start of the data.
     data_offset: usize,
-    /// The stencil's generated emit function, if it is to be used.
-    emit: Option<EmitFn>,
 }
 
 pub(super) struct Emitter<'a> {
@@ -53,7 +51,7 @@ impl<'a> Emitter<'a> {
         let layout = self.layout;
         let padding = code_padding(self.table.arch);
         let shim = self.slot(None)?;
-        self.emit_one(&shim, code, data)?;
+        self.emit_shim(&shim, code, data)?;
         let mut code_cursor = shim.stencil.code.len();
         let mut data_cursor = shim.stencil.data.len();
         let mut first = 0;
@@ -65,7 +63,7 @@ impl<'a> Emitter<'a> {
             let slot = self.slot(Some(i))?;
             fill(code, code_cursor, slot.code_offset, padding)?;
             fill(data, data_cursor, slot.data_offset, 0)?;
-            self.emit_one(&slot, code, data)?;
+            self.emit_stencil(&slot, code, data)?;
             code_cursor = slot.code_offset + slot.stencil.code.len();
             data_cursor = slot.data_offset + slot.stencil.data.len();
         }
@@ -97,7 +95,6 @@ impl<'a> Emitter<'a> {
                 },
                 code_offset: 0,
                 data_offset: 0,
-                emit: self.emitters().map(|e| e.shim),
             });
         };
         let (Some(op), Some(&code_offset), Some(&data_offset)) = (
@@ -126,11 +123,6 @@ impl<'a> Emitter<'a> {
             },
             code_offset,
             data_offset,
-            emit: self.emitters().and_then(|e| {
-                let variants = usize::from(self.table.cache) + 1;
-                let index = usize::from(op.uop) * variants + usize::from(op.variant);
-                e.uops.get(index).copied()
-            }),
         })
     }
 
@@ -217,29 +209,30 @@ impl<'a> Emitter<'a> {
         self.table.emitters.filter(|_| self.generated)
     }
 
-    /// Emits one stencil with its generated function when it has one that
-    /// succeeds, else the table-driven way.
-    #[inline(always)]
-    fn emit_one(&self, slot: &Slot<'_>, code: &mut [u8], data: &mut [u8]) -> Result<(), EmitError> {
-        if let Some(emit) = slot.emit {
-            let place = &slot.place;
+    /// Emits the shim with its generated function when the table has one
+    /// and it succeeds, else the table-driven way.
+    fn emit_shim(
+        &self,
+        shim: &Slot<'_>,
+        code: &mut [u8],
+        data: &mut [u8],
+    ) -> Result<(), EmitError> {
+        if let Some(emitters) = self.emitters() {
+            let place = &shim.place;
             let at = generated::Place {
                 code: place.code,
                 data: place.data,
                 continuation: place.continuation,
-                jump_target: place.op.and_then(|(_, op)| {
-                    let offset = self.layout.op_offsets.get(op.jump_target as usize)?;
-                    Some(self.base.wrapping_add(u64::from(*offset)))
-                }),
-                values: place.op.map(|(_, op)| &op.values),
+                jump_target: None,
+                values: None,
                 symbols: self.symbols,
             };
-            let (stencil_code, stencil_data) = stencil_bytes(slot, code, data)?;
-            if emit(stencil_code, stencil_data, &at) {
+            let (shim_code, shim_data) = stencil_bytes(shim, code, data)?;
+            if (emitters.shim)(shim_code, shim_data, &at) {
                 return Ok(());
             }
         }
-        self.emit_stencil(slot, code, data)
+        self.emit_stencil(shim, code, data)
     }
 
     /// Writes the trampolines and returns where they end.
